@@ -118,5 +118,5 @@ class CaseResult:
         >>> r.penalty_count
         1
         """
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
