@@ -1,0 +1,51 @@
+"""Rank then aggregate: dataset metrics, per-metric ranks, boards and their stability.
+
+See EVALUATION.md ("Ranking", "Ranking stability"). Everything is pure numpy:
+
+- :mod:`.metrics`: dataset metrics from per-case quantities, directions,
+  metric sets, worst values;
+- :mod:`.ranks`: ranks with ties, positions, Kendall's tau, :func:`rank_metrics`;
+- :mod:`.cases`: the team-aligned case tables and the vectorised evaluation;
+- :mod:`.leaderboard`: the point board per centre and overall;
+- :mod:`.bootstrap`: stratified bootstrap ranking stability.
+"""
+
+from scoring.ranking.bootstrap import (
+    RankingStability,
+    Stability,
+    TeamStability,
+    bootstrap_stability,
+    stratified_resample,
+)
+from scoring.ranking.leaderboard import CentreBoard, Leaderboard, leaderboard
+from scoring.ranking.metrics import (
+    DATASET_METRICS,
+    DETECTION_METRICS,
+    FULL_METRICS,
+    METRIC_DIRECTIONS,
+    METRIC_SETS,
+    WORST_VALUES,
+)
+from scoring.ranking.ranks import MetricRanking, kendall_tau, positions, rank_keys, rank_metrics
+
+__all__ = [
+    "DATASET_METRICS",
+    "DETECTION_METRICS",
+    "FULL_METRICS",
+    "METRIC_DIRECTIONS",
+    "METRIC_SETS",
+    "WORST_VALUES",
+    "CentreBoard",
+    "Leaderboard",
+    "MetricRanking",
+    "RankingStability",
+    "Stability",
+    "TeamStability",
+    "bootstrap_stability",
+    "kendall_tau",
+    "leaderboard",
+    "positions",
+    "rank_keys",
+    "rank_metrics",
+    "stratified_resample",
+]

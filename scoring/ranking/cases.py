@@ -1,0 +1,229 @@
+"""Team-aligned case tables and the vectorised evaluation behind boards and bootstraps.
+
+:func:`prepare` checks a phase's stored results once and lays them out as one
+``(teams, cases, quantities)`` array per paradigm and centre.
+:func:`evaluate` then scores any number of case weightings at once: a weight
+row of ones is the point leaderboard, a row of draw counts is a bootstrap
+sample, so both always rank the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from scoring.ranking.metrics import (
+    METRIC_SETS,
+    QUANTITIES,
+    FloatArray,
+    case_quantities,
+    metrics_from_sums,
+    ranking_keys,
+    worst_metrics,
+)
+from scoring.ranking.ranks import Ties, rank_keys
+from scoring.results import CaseResult, Mode
+
+Aggregation = Literal["dataset", "per_case"]
+
+#: ``submissions[team][paradigm]``: that team's stored results for the phase.
+Submissions = Mapping[str, Mapping[str, Sequence[CaseResult]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTable:
+    """A phase's results laid out for vectorised scoring.
+
+    Attributes
+    ----------
+    teams, paradigms, centres
+        Ranked teams, scored paradigms, centres in first-seen order.
+    metric_sets
+        The metrics ranked per paradigm.
+    case_ids
+        ``case_ids[centre]``: the centre's cases, in the order of the arrays.
+    quantities
+        ``quantities[paradigm][centre]``: shape ``(teams, cases, QUANTITIES)``.
+    present
+        ``present[paradigm][centre]``: shape ``(teams,)``, False where the team
+        has no result for the centre (it then gets the worst values).
+    """
+
+    teams: tuple[str, ...]
+    paradigms: tuple[str, ...]
+    centres: tuple[str, ...]
+    metric_sets: dict[str, tuple[str, ...]]
+    case_ids: dict[str, tuple[str, ...]]
+    quantities: dict[str, dict[str, FloatArray]]
+    present: dict[str, dict[str, np.ndarray]]
+
+
+def prepare(
+    submissions: Submissions,
+    *,
+    centres: Mapping[str, str],
+    paradigms: Sequence[str],
+    teams: Sequence[str] | None = None,
+    mode: Mode = "paper",
+    metric_sets: Mapping[str, Sequence[str]] | None = None,
+) -> CaseTable:
+    """Check and lay out a phase's results (see :func:`scoring.ranking.leaderboard`)."""
+    if not centres:
+        raise ValueError("no test cases: `centres` maps no case to a centre")
+    if not paradigms:
+        raise ValueError("no paradigm to score")
+    ranked = tuple(submissions) if teams is None else tuple(teams)
+    if not ranked:
+        raise ValueError("no team to rank")
+    if len(set(ranked)) != len(ranked):
+        raise ValueError("a team is listed twice")
+    sets = dict(METRIC_SETS if metric_sets is None else metric_sets)
+    for p in paradigms:
+        if p not in sets or not sets[p]:
+            raise ValueError(f"no metric set for paradigm {p!r}; known: {sorted(sets)}")
+    by_centre: dict[str, list[str]] = {}
+    for case_id, centre in centres.items():
+        by_centre.setdefault(centre, []).append(case_id)
+    quantities: dict[str, dict[str, FloatArray]] = {}
+    present: dict[str, dict[str, np.ndarray]] = {}
+    for p in paradigms:
+        quantities[p] = {
+            c: np.zeros((len(ranked), len(ids), len(QUANTITIES))) for c, ids in by_centre.items()
+        }
+        present[p] = {c: np.zeros(len(ranked), dtype=bool) for c in by_centre}
+        for ti, team in enumerate(ranked):
+            results = submissions.get(team, {}).get(p, ())
+            by_id: dict[str, CaseResult] = {}
+            for r in results:
+                if r.case_id not in centres:
+                    raise ValueError(f"team {team!r}, {p}: case {r.case_id!r} is not a test case")
+                if r.case_id in by_id:
+                    raise ValueError(f"team {team!r}, {p}: case {r.case_id!r} appears twice")
+                by_id[r.case_id] = r
+            for c, ids in by_centre.items():
+                have = [i for i in ids if i in by_id]
+                if not have:
+                    continue
+                if len(have) != len(ids):
+                    raise ValueError(
+                        f"team {team!r}, {p}, centre {c!r}: results for {len(have)} of "
+                        f"{len(ids)} cases; store every case (missing ones as status 'missing')"
+                    )
+                quantities[p][c][ti] = case_quantities([by_id[i] for i in ids], mode=mode)
+                present[p][c][ti] = True
+    return CaseTable(
+        teams=ranked,
+        paradigms=tuple(paradigms),
+        centres=tuple(by_centre),
+        metric_sets={p: tuple(sets[p]) for p in paradigms},
+        case_ids={c: tuple(ids) for c, ids in by_centre.items()},
+        quantities=quantities,
+        present=present,
+    )
+
+
+def sample_metrics(
+    quantities: FloatArray, present: np.ndarray, weights: FloatArray, metrics: Sequence[str]
+) -> dict[str, FloatArray]:
+    """Dataset metrics of every team on every weighting of the cases.
+
+    Parameters
+    ----------
+    quantities
+        ``(teams, cases, QUANTITIES)`` from a :class:`CaseTable`.
+    present
+        ``(teams,)``: absent teams get the worst values.
+    weights
+        ``(samples, cases)``: how often each case counts in each sample.
+    metrics
+        The metrics wanted.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of shape ``(teams, samples)``.
+    """
+    sums = np.einsum("bn,tnk->tbk", weights, quantities)
+    values = metrics_from_sums(sums)
+    worst = worst_metrics(metrics)
+    return {m: np.where(present[:, None], values[m], worst[m]) for m in metrics}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Scores of every team on every sample.
+
+    Attributes
+    ----------
+    values
+        ``values[paradigm][centre][metric]``: ``(teams, samples)`` dataset metric values.
+    ranks
+        ``ranks[paradigm][centre]``: ``(samples, teams, metrics)`` per-metric ranks
+        (for per-case aggregation, the mean over cases of per-case ranks).
+    centre_scores
+        ``centre_scores[centre]``: ``(samples, teams)``, mean over paradigms of
+        the mean metric rank.
+    overall
+        ``(samples, teams)``: mean of the centre scores.
+    """
+
+    values: dict[str, dict[str, dict[str, FloatArray]]]
+    ranks: dict[str, dict[str, FloatArray]]
+    centre_scores: dict[str, FloatArray]
+    overall: FloatArray
+
+
+def evaluate(
+    table: CaseTable,
+    weights: Mapping[str, FloatArray],
+    *,
+    ties: Ties = "min",
+    aggregation: Aggregation = "dataset",
+) -> Evaluation:
+    """Rank every team on every weighting of the cases, per centre and overall.
+
+    Parameters
+    ----------
+    table
+        From :func:`prepare`.
+    weights
+        ``weights[centre]``: ``(samples, cases)``, the same number of samples
+        for every centre.
+    ties
+        See :func:`scoring.ranking.ranks.rank_keys`.
+    aggregation
+        ``"dataset"``: rank the dataset metrics. ``"per_case"`` (challengeR
+        style): rank each case's metrics, then average the ranks over cases
+        with the same weights.
+    """
+    if aggregation not in ("dataset", "per_case"):
+        raise ValueError(f"aggregation must be 'dataset' or 'per_case', not {aggregation!r}")
+    values: dict[str, dict[str, dict[str, FloatArray]]] = {}
+    ranks: dict[str, dict[str, FloatArray]] = {}
+    centre_scores: dict[str, FloatArray] = {}
+    for c in table.centres:
+        w = np.asarray(weights[c], dtype=np.float64)
+        per_paradigm = []
+        for p in table.paradigms:
+            metrics = table.metric_sets[p]
+            q, present = table.quantities[p][c], table.present[p][c]
+            v = sample_metrics(q, present, w, metrics)
+            values.setdefault(p, {})[c] = v
+            if aggregation == "dataset":
+                keys = ranking_keys(v, metrics)  # (teams, samples, metrics)
+                r = rank_keys(keys.transpose(1, 2, 0), ties=ties).transpose(0, 2, 1)
+            else:
+                n = q.shape[1]
+                single = sample_metrics(q, present, np.eye(n), metrics)  # (teams, cases)
+                keys = ranking_keys(single, metrics)  # (teams, cases, metrics)
+                case_ranks = rank_keys(keys.transpose(1, 2, 0), ties=ties)  # (cases, m, teams)
+                total = w.sum(axis=1)
+                r = np.einsum("bn,nmt->btm", w, case_ranks) / total[:, None, None]
+            ranks.setdefault(p, {})[c] = r
+            per_paradigm.append(r.mean(axis=2))
+        centre_scores[c] = np.mean(per_paradigm, axis=0)
+    overall = np.mean([centre_scores[c] for c in table.centres], axis=0)
+    return Evaluation(values=values, ranks=ranks, centre_scores=centre_scores, overall=overall)

@@ -1,0 +1,247 @@
+"""Dataset metrics from per-case quantities, vectorised for any number of case subsets.
+
+The 13 dataset metrics of EVALUATION.md ("Dataset metrics") are simple
+functions of sums over cases. :func:`case_quantities` turns a team's stored
+:class:`~scoring.results.CaseResult` list into a matrix with one row per case
+and one column per summed quantity (:data:`QUANTITIES`); a subset of cases, a
+bootstrap sample or a single case is then a weight vector over the rows, and
+:func:`metrics_from_sums` turns the weighted sums into metric values. The same
+code path serves the point leaderboard (weights all 1) and every bootstrap
+sample (weights = how often each case was drawn), so the two always agree.
+
+The metrics ranked, their directions and the values a team without a
+submission gets live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring.results import LESION_METRICS, PENALTY, CaseResult, Mode
+
+FloatArray = npt.NDArray[np.float64]
+Direction = Literal["higher", "lower", "lower_abs"]
+
+#: Every dataset metric, keyed as :func:`scoring.aggregate.dataset_metrics` keys them.
+DATASET_METRICS: tuple[str, ...] = (
+    "lesion_precision",
+    "lesion_recall",
+    "lesion_precision_greater_zero",
+    "lesion_recall_greater_zero",
+    *(f"lesion_{m}" for m in LESION_METRICS),
+    "lesion_dice_per_case",
+    "lesion_dice_global",
+)
+
+#: Which way is better for each ranked metric; RVD is ranked by its absolute value.
+METRIC_DIRECTIONS: dict[str, Direction] = {
+    "lesion_dice_per_case": "higher",
+    "lesion_dice_global": "higher",
+    "lesion_precision": "higher",
+    "lesion_recall": "higher",
+    "lesion_precision_greater_zero": "higher",
+    "lesion_recall_greater_zero": "higher",
+    "lesion_voe": "lower",
+    "lesion_rvd": "lower_abs",
+    "lesion_assd": "lower",
+    "lesion_rmsd": "lower",
+    "lesion_msd": "lower",
+}
+
+#: The six detection-oriented metrics (Task 2, combined paradigm).
+DETECTION_METRICS: tuple[str, ...] = (
+    "lesion_dice_per_case",
+    "lesion_dice_global",
+    "lesion_precision",
+    "lesion_recall",
+    "lesion_precision_greater_zero",
+    "lesion_recall_greater_zero",
+)
+
+#: All eleven ranked metrics (Task 1 and Task 2, visible paradigm).
+FULL_METRICS: tuple[str, ...] = (
+    *DETECTION_METRICS,
+    "lesion_voe",
+    "lesion_rvd",
+    "lesion_assd",
+    "lesion_rmsd",
+    "lesion_msd",
+)
+
+#: The metric set ranked for each paradigm.
+METRIC_SETS: dict[str, tuple[str, ...]] = {
+    "venous": FULL_METRICS,
+    "visible": FULL_METRICS,
+    "combined": DETECTION_METRICS,
+}
+
+#: What a team with no scored submission for a centre gets for each metric.
+WORST_VALUES: dict[str, float] = {
+    "lesion_precision": 0.0,
+    "lesion_recall": 0.0,
+    "lesion_precision_greater_zero": 0.0,
+    "lesion_recall_greater_zero": 0.0,
+    **{f"lesion_{m}": PENALTY[m] for m in LESION_METRICS},
+    "lesion_dice_per_case": 0.0,
+    "lesion_dice_global": 0.0,
+}
+
+#: Columns of a :func:`case_quantities` matrix; every one is summed over cases.
+QUANTITIES: tuple[str, ...] = (
+    "counted",
+    "intersection",
+    "size_sum",
+    "dice",
+    "tp_50",
+    "fp_50",
+    "fn_50",
+    "tp_0",
+    "fp_0",
+    "fn_0",
+    *(f"sum_{m}" for m in LESION_METRICS),
+    "lesion_entries",
+)
+_COL = {name: i for i, name in enumerate(QUANTITIES)}
+
+
+def case_quantities(results: Sequence[CaseResult], *, mode: Mode) -> FloatArray:
+    """One row per case of every quantity the dataset metrics sum.
+
+    Parameters
+    ----------
+    results
+        One team's results for one paradigm, in the order the rows should take.
+    mode
+        ``"paper"`` pools one penalty entry per FN and FP at IoU > 0.5 into the
+        per-lesion sums and counts; ``"reference"`` uses detected lesions only
+        and zeroes the cases it skips (``not result.counted``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(results), len(QUANTITIES))``, float64; integer counts are
+        exact in float64.
+
+    Raises
+    ------
+    ValueError
+        If a result was scored in another mode (its matching differs).
+
+    Examples
+    --------
+    >>> from scoring.results import CaseResult
+    >>> r = CaseResult(case_id="a", mode="paper", tp_50=1, fn_50=2, lesion_count=1)
+    >>> q = case_quantities([r], mode="paper")
+    >>> q.shape == (1, len(QUANTITIES)), q[0, QUANTITIES.index("lesion_entries")]
+    (True, np.float64(3.0))
+    """
+    rows = np.zeros((len(results), len(QUANTITIES)), dtype=np.float64)
+    for i, r in enumerate(results):
+        if r.mode != mode:
+            raise ValueError(f"case {r.case_id!r} was scored in {r.mode!r} mode, not {mode!r}")
+        if not r.counted:
+            continue
+        penalised = mode == "paper"
+        rows[i] = (
+            1.0,
+            r.intersection,
+            r.pred_voxels + r.label_voxels,
+            r.dice,
+            r.tp_50,
+            r.fp_50,
+            r.fn_50,
+            r.tp_0,
+            r.fp_0,
+            r.fn_0,
+            *(
+                r.lesion_sum_with_penalties(m) if penalised else r.lesion_sums[m]
+                for m in LESION_METRICS
+            ),
+            r.lesion_count + (r.penalty_count if penalised else 0),
+        )
+    return rows
+
+
+def _ratio(num: FloatArray, den: FloatArray, *, empty: float) -> FloatArray:
+    safe = np.where(den > 0, den, 1.0)
+    return np.where(den > 0, num / safe, empty)
+
+
+def metrics_from_sums(sums: FloatArray) -> dict[str, FloatArray]:
+    """Every dataset metric from summed case quantities.
+
+    Parameters
+    ----------
+    sums
+        Shape ``(..., len(QUANTITIES))``: the :func:`case_quantities` rows of a
+        case subset summed (or weighted and summed) over cases.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Keyed by :data:`DATASET_METRICS`, each of shape ``sums.shape[:-1]``.
+
+    Notes
+    -----
+    Precision and recall are 0 when their denominator is 0; per-case Dice is 0
+    when no case is counted; global Dice is 1 when every case is empty; a
+    per-lesion metric with no entry at all takes its penalty value (the
+    reference evaluator's default).
+
+    Examples
+    --------
+    >>> from scoring.results import CaseResult
+    >>> rs = [CaseResult(case_id="a", mode="paper", tp_50=1, fp_50=1, tp_0=2, dice=0.5,
+    ...                  intersection=5, pred_voxels=10, label_voxels=10, lesion_count=1)]
+    >>> m = metrics_from_sums(case_quantities(rs, mode="paper").sum(axis=0))
+    >>> float(m["lesion_precision"]), float(m["lesion_dice_global"])
+    (0.5, 0.5)
+    """
+    s = {name: sums[..., i] for name, i in _COL.items()}
+    tp50, tp0 = s["tp_50"], s["tp_0"]
+    out = {
+        "lesion_precision": _ratio(tp50, tp50 + s["fp_50"], empty=0.0),
+        "lesion_recall": _ratio(tp50, tp50 + s["fn_50"], empty=0.0),
+        "lesion_precision_greater_zero": _ratio(tp0, tp0 + s["fp_0"], empty=0.0),
+        "lesion_recall_greater_zero": _ratio(tp0, tp0 + s["fn_0"], empty=0.0),
+    }
+    for m in LESION_METRICS:
+        out[f"lesion_{m}"] = _ratio(s[f"sum_{m}"], s["lesion_entries"], empty=PENALTY[m])
+    out["lesion_dice_per_case"] = _ratio(s["dice"], s["counted"], empty=0.0)
+    out["lesion_dice_global"] = _ratio(2.0 * s["intersection"], s["size_sum"], empty=1.0)
+    return out
+
+
+def worst_metrics(metrics: Sequence[str], shape: tuple[int, ...] = ()) -> dict[str, FloatArray]:
+    """:data:`WORST_VALUES` for ``metrics`` as arrays of ``shape``.
+
+    Examples
+    --------
+    >>> float(worst_metrics(["lesion_voe"])["lesion_voe"])
+    1.0
+    """
+    return {m: np.full(shape, WORST_VALUES[m], dtype=np.float64) for m in metrics}
+
+
+def ranking_keys(values: Mapping[str, FloatArray], metrics: Sequence[str]) -> FloatArray:
+    """Metric values turned into "lower is better" keys, stacked on a last axis.
+
+    Examples
+    --------
+    >>> k = ranking_keys({"lesion_rvd": np.array(-0.2), "lesion_dice_global": np.array(0.8)},
+    ...                  ["lesion_rvd", "lesion_dice_global"])
+    >>> k.tolist()
+    [0.2, -0.8]
+    """
+    keys = []
+    for m in metrics:
+        direction = METRIC_DIRECTIONS.get(m)
+        if direction is None:
+            raise ValueError(f"{m!r} is not a ranked metric; known: {sorted(METRIC_DIRECTIONS)}")
+        v = np.asarray(values[m], dtype=np.float64)
+        keys.append(-v if direction == "higher" else np.abs(v) if direction == "lower_abs" else v)
+    return np.stack(keys, axis=-1)
