@@ -1,0 +1,1 @@
+"""The demo: a TriALS-shaped synthetic challenge generated locally in seconds."""

@@ -1,0 +1,134 @@
+"""The TriALS-demo challenge definition, as the organiser's YAML file spells it.
+
+``docs/organisers.md`` documents every key; this module only fills them in for the
+synthetic dataset of :mod:`demo.data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: The six detection-oriented metrics (Task 2, combined paradigm).
+DETECTION_METRICS: list[str] = [
+    "lesion_dice_per_case",
+    "lesion_dice_global",
+    "lesion_precision",
+    "lesion_recall",
+    "lesion_precision_greater_zero",
+    "lesion_recall_greater_zero",
+]
+#: All eleven ranked metrics (Task 1, and Task 2's visible paradigm).
+FULL_METRICS: list[str] = [
+    *DETECTION_METRICS,
+    "lesion_voe",
+    "lesion_rvd",
+    "lesion_assd",
+    "lesion_rmsd",
+    "lesion_msd",
+]
+# Open from the past into the future so the demo accepts submissions on any day.
+OPENS_AT = "2024-01-01T00:00:00Z"
+CLOSES_AT = "2099-12-31T23:59:59Z"
+
+CaseList = Sequence[tuple[str, str]]
+
+
+def _cases(keys: CaseList, *, modality: str) -> list[dict[str, Any]]:
+    return [
+        {"key": key, "centre": centre, "inputs": [f"images/{modality}/{key}.nii.gz"]}
+        for key, centre in keys
+    ]
+
+
+def _phases(
+    *, modality: str, validation: CaseList, final: CaseList, samples: CaseList
+) -> list[dict[str, Any]]:
+    common = {
+        "opens_at": OPENS_AT,
+        "closes_at": CLOSES_AT,
+        "time_limit_s": 600,
+        "memory_limit_mb": 4096,
+        "gpu": False,
+    }
+    return [
+        {
+            "slug": "validation",
+            "title": "Validation",
+            "kind": "validation",
+            "submission_limit": 20,
+            "leaderboard_visibility": "live",
+            "ranking_selection": "latest",
+            **common,
+            "cases": _cases(validation, modality=modality),
+            "sample_cases": _cases(samples, modality=modality),
+        },
+        {
+            "slug": "final",
+            "title": "Final test",
+            "kind": "final",
+            "submission_limit": 3,
+            "leaderboard_visibility": "live",
+            "ranking_selection": "latest",
+            **common,
+            "cases": _cases(final, modality=modality),
+            "sample_cases": _cases(samples, modality=modality),
+        },
+    ]
+
+
+def challenge_document(
+    *,
+    centres: Sequence[tuple[str, str]],
+    validation: CaseList,
+    final: CaseList,
+    samples: CaseList,
+) -> dict[str, Any]:
+    """The challenge YAML document for the given cases.
+
+    Parameters
+    ----------
+    centres
+        ``(code, name)`` of every centre.
+    validation, final, samples
+        ``(case key, centre code)`` of the hidden validation cases, the hidden
+        final-test cases and the public sample cases.
+
+    Returns
+    -------
+    dict
+        Ready for ``yaml.safe_dump``.
+    """
+    return {
+        "slug": "trials-demo",
+        "title": "TriALS-demo",
+        "description": (
+            "Synthetic TriALS-shaped liver-lesion segmentation challenge: Task 1 segments"
+            " lesions on the portal-venous phase, Task 2 on the non-contrast phase."
+        ),
+        "centres": [{"code": code, "name": name} for code, name in centres],
+        "tasks": [
+            {
+                "slug": "task1",
+                "title": "Task 1: lesions on the venous phase",
+                "input_phase": "venous",
+                "paradigms": ["venous"],
+                "metric_sets": {"venous": list(FULL_METRICS)},
+                "labels": {"venous": "labels/venous"},
+                "phases": _phases(
+                    modality="venous", validation=validation, final=final, samples=samples
+                ),
+            },
+            {
+                "slug": "task2",
+                "title": "Task 2: lesions on the non-contrast phase",
+                "input_phase": "noncontrast",
+                "paradigms": ["visible", "combined"],
+                "metric_sets": {"visible": list(FULL_METRICS), "combined": list(DETECTION_METRICS)},
+                "labels": {"visible": "labels/visible", "combined": "labels/combined"},
+                "phases": _phases(
+                    modality="noncontrast", validation=validation, final=final, samples=samples
+                ),
+            },
+        ],
+    }

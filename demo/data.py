@@ -1,0 +1,176 @@
+"""Write the synthetic TriALS-demo dataset and the challenge YAML that describes it.
+
+Layout under the output folder (every path in the YAML is relative to the YAML file)::
+
+    trials-demo.yaml
+    images/venous/<case>.nii.gz       Task 1 input
+    images/noncontrast/<case>.nii.gz  Task 2 input
+    labels/venous/<case>.nii.gz       Task 1 labels
+    labels/visible/<case>.nii.gz      Task 2 labels, lesions seen on the NCCT
+    labels/combined/<case>.nii.gz     Task 2 labels, all phases fused
+
+Run ``python -m demo.data OUT_DIR`` to write it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import SimpleITK as sitk  # noqa: N813  (the library's own idiom)
+import yaml
+
+from demo.challenge import challenge_document
+from demo.phantom import DEFAULT_SHAPE, DEFAULT_SPACING, synthesize_phantom
+
+#: (code, name) of the three TriALS test centres.
+CENTRES: tuple[tuple[str, str], ...] = (
+    ("china", "China"),
+    ("egypt", "Egypt"),
+    ("external", "External"),
+)
+CHALLENGE_FILE = "trials-demo.yaml"
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """One generated case: its key, centre, split and what it contains."""
+
+    key: str
+    centre: str
+    split: str  # "validation", "final" or "sample"
+    n_lesions: int
+    n_visible: int
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """What :func:`generate_demo_dataset` wrote."""
+
+    root: Path
+    challenge_file: Path
+    cases: tuple[DemoCase, ...]
+
+    def keys(self, split: str) -> list[str]:
+        """The case keys of one split, in order."""
+        return [c.key for c in self.cases if c.split == split]
+
+
+def write_volume(
+    path: Path, array: npt.NDArray[np.generic], *, spacing: tuple[float, float, float]
+) -> None:
+    """Write a (z, y, x) array as a compressed NIfTI with the given (x, y, z) spacing in mm."""
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)  # type: ignore[no-untyped-call]
+    # An origin away from zero, as scanners write, so geometry copying is really exercised.
+    origin = (-0.5 * spacing[0] * array.shape[2], -0.5 * spacing[1] * array.shape[1], 40.0)
+    image.SetOrigin(origin)  # type: ignore[no-untyped-call]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(path), useCompression=True)
+
+
+def _plan(*, cases_per_centre: int, n_sample_cases: int) -> list[tuple[str, str, str]]:
+    """(key, centre, split) per case: each centre's first half validates, the rest is final."""
+    plan = []
+    n_validation = max(1, cases_per_centre // 2)
+    for code, _name in CENTRES:
+        for i in range(cases_per_centre):
+            split = "validation" if i < n_validation else "final"
+            plan.append((f"{code}_{i + 1:03d}", code, split))
+    plan += [(f"sample_{i + 1:03d}", CENTRES[0][0], "sample") for i in range(n_sample_cases)]
+    return plan
+
+
+def generate_demo_dataset(
+    root: Path,
+    *,
+    seed: int = 2024,
+    cases_per_centre: int = 4,
+    n_sample_cases: int = 2,
+    shape: tuple[int, int, int] = DEFAULT_SHAPE,
+    spacing: tuple[float, float, float] = DEFAULT_SPACING,
+) -> DemoDataset:
+    """Generate the demo cases and the challenge YAML under ``root``.
+
+    Parameters
+    ----------
+    root
+        Output folder; created if missing. Files already there are overwritten.
+    seed
+        The whole dataset follows from it (each case gets ``seed`` + its index).
+    cases_per_centre
+        Hidden cases per centre, at least 2: the first half go to the validation
+        phase, the rest to the final phase.
+    n_sample_cases
+        Public sample cases, given to participants with their labels and run
+        before a final-phase submission as its pre-flight.
+    shape, spacing
+        Grid of every volume: voxels (z, y, x) and mm (x, y, z).
+
+    Returns
+    -------
+    DemoDataset
+        Where everything went and what each case holds.
+    """
+    if cases_per_centre < 2:
+        raise ValueError(f"cases_per_centre must be at least 2, got {cases_per_centre}")
+    if n_sample_cases < 1:
+        raise ValueError(f"n_sample_cases must be at least 1, got {n_sample_cases}")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for index, (key, centre, split) in enumerate(
+        _plan(cases_per_centre=cases_per_centre, n_sample_cases=n_sample_cases)
+    ):
+        # Sample cases always show lesions: a pre-flight on an empty case proves little.
+        phantom = synthesize_phantom(
+            seed=seed + index,
+            shape=shape,
+            spacing=spacing,
+            n_lesions=2 if split == "sample" else None,
+        )
+        volumes: dict[str, npt.NDArray[np.generic]] = {
+            "images/venous": phantom.venous,
+            "images/noncontrast": phantom.noncontrast,
+            "labels/venous": phantom.venous_label,
+            "labels/visible": phantom.visible_label,
+            "labels/combined": phantom.combined_label,
+        }
+        for folder, array in volumes.items():
+            write_volume(root / folder / f"{key}.nii.gz", array, spacing=spacing)
+        cases.append(DemoCase(key, centre, split, phantom.n_lesions, phantom.n_visible))
+    challenge_file = root / CHALLENGE_FILE
+    document = challenge_document(
+        centres=CENTRES,
+        validation=[(c.key, c.centre) for c in cases if c.split == "validation"],
+        final=[(c.key, c.centre) for c in cases if c.split == "final"],
+        samples=[(c.key, c.centre) for c in cases if c.split == "sample"],
+    )
+    challenge_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return DemoDataset(root=root, challenge_file=challenge_file, cases=tuple(cases))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m demo.data OUT_DIR``: write the demo dataset and print a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--cases-per-centre", type=int, default=4)
+    parser.add_argument("--sample-cases", type=int, default=2)
+    args = parser.parse_args(argv)
+    dataset = generate_demo_dataset(
+        args.out_dir,
+        seed=args.seed,
+        cases_per_centre=args.cases_per_centre,
+        n_sample_cases=args.sample_cases,
+    )
+    lesions = sum(c.n_lesions for c in dataset.cases)
+    print(f"wrote {len(dataset.cases)} cases ({lesions} lesions) and {dataset.challenge_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
