@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures.database"]
 
 
 def require_env(name: str, what: str) -> str:

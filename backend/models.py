@@ -1,0 +1,27 @@
+"""Imports every model so that ``Base.metadata`` is complete (Alembic, fixtures)."""
+
+from backend.audit.models import AuditEvent
+from backend.auth.models import ApiToken, User
+from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
+from backend.db import Base
+from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
+from backend.teams.models import Membership, Team
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "CaseScore",
+    "Centre",
+    "Challenge",
+    "Evaluation",
+    "LabelSet",
+    "Membership",
+    "Phase",
+    "QuotaLedgerEntry",
+    "Submission",
+    "Task",
+    "Team",
+    "User",
+]
