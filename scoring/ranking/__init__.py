@@ -10,6 +10,7 @@ See EVALUATION.md ("Ranking", "Ranking stability"). Everything is pure numpy:
 - :mod:`.bootstrap`: stratified bootstrap ranking stability.
 """
 
+from scoring.aggregate import DATASET_METRICS
 from scoring.ranking.bootstrap import (
     RankingStability,
     Stability,
@@ -19,7 +20,6 @@ from scoring.ranking.bootstrap import (
 )
 from scoring.ranking.leaderboard import CentreBoard, Leaderboard, leaderboard
 from scoring.ranking.metrics import (
-    DATASET_METRICS,
     DETECTION_METRICS,
     FULL_METRICS,
     METRIC_DIRECTIONS,

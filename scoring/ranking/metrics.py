@@ -21,21 +21,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from scoring.aggregate import worst_metrics as worst_dataset_metrics
 from scoring.results import LESION_METRICS, PENALTY, CaseResult, Mode
 
 FloatArray = npt.NDArray[np.float64]
 Direction = Literal["higher", "lower", "lower_abs"]
-
-#: Every dataset metric, keyed as :func:`scoring.aggregate.dataset_metrics` keys them.
-DATASET_METRICS: tuple[str, ...] = (
-    "lesion_precision",
-    "lesion_recall",
-    "lesion_precision_greater_zero",
-    "lesion_recall_greater_zero",
-    *(f"lesion_{m}" for m in LESION_METRICS),
-    "lesion_dice_per_case",
-    "lesion_dice_global",
-)
 
 #: Which way is better for each ranked metric; RVD is ranked by its absolute value.
 METRIC_DIRECTIONS: dict[str, Direction] = {
@@ -79,16 +69,9 @@ METRIC_SETS: dict[str, tuple[str, ...]] = {
     "combined": DETECTION_METRICS,
 }
 
-#: What a team with no scored submission for a centre gets for each metric.
-WORST_VALUES: dict[str, float] = {
-    "lesion_precision": 0.0,
-    "lesion_recall": 0.0,
-    "lesion_precision_greater_zero": 0.0,
-    "lesion_recall_greater_zero": 0.0,
-    **{f"lesion_{m}": PENALTY[m] for m in LESION_METRICS},
-    "lesion_dice_per_case": 0.0,
-    "lesion_dice_global": 0.0,
-}
+#: What a team with no scored submission for a centre gets for each metric
+#: (Dice 0, precision/recall 0, VOE 1, 9001 for the distances and RVD).
+WORST_VALUES: dict[str, float] = worst_dataset_metrics().as_dict()
 
 #: Columns of a :func:`case_quantities` matrix; every one is summed over cases.
 QUANTITIES: tuple[str, ...] = (
@@ -183,14 +166,15 @@ def metrics_from_sums(sums: FloatArray) -> dict[str, FloatArray]:
     Returns
     -------
     dict of str to numpy.ndarray
-        Keyed by :data:`DATASET_METRICS`, each of shape ``sums.shape[:-1]``.
+        Keyed by :data:`scoring.aggregate.DATASET_METRICS`, each of shape ``sums.shape[:-1]``.
 
     Notes
     -----
-    Precision and recall are 0 when their denominator is 0; per-case Dice is 0
-    when no case is counted; global Dice is 1 when every case is empty; a
-    per-lesion metric with no entry at all takes its penalty value (the
-    reference evaluator's default).
+    As :func:`scoring.aggregate.dataset_metrics`: precision and recall are 0
+    when their denominator is 0; global Dice is 1 when every counted case is
+    empty; a per-lesion metric with no entry at all takes its penalty value
+    (the reference evaluator's default); with no counted case at all every
+    metric takes its worst value (:data:`WORST_VALUES`).
 
     Examples
     --------
@@ -212,7 +196,9 @@ def metrics_from_sums(sums: FloatArray) -> dict[str, FloatArray]:
     for m in LESION_METRICS:
         out[f"lesion_{m}"] = _ratio(s[f"sum_{m}"], s["lesion_entries"], empty=PENALTY[m])
     out["lesion_dice_per_case"] = _ratio(s["dice"], s["counted"], empty=0.0)
-    out["lesion_dice_global"] = _ratio(2.0 * s["intersection"], s["size_sum"], empty=1.0)
+    # No counted case at all is a missing submission: worst value, not "all empty".
+    global_dice = _ratio(2.0 * s["intersection"], s["size_sum"], empty=1.0)
+    out["lesion_dice_global"] = np.where(s["counted"] > 0, global_dice, 0.0)
     return out
 
 
