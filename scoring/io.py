@@ -1,0 +1,235 @@
+"""Reading segmentations: lesion voxels in the file's own (x, y, z) axes, plus geometry.
+
+Only this module touches SimpleITK. It returns the *lesion voxels*, not the
+volume: a 637×512×512 case holds a few tens of thousands of them, so everything
+downstream works on small crops. The scan runs in slabs, so a float volume
+needs no full-size temporaries.
+
+Axis order: SimpleITK hands out arrays indexed (z, y, x); the reference
+evaluator reads with nibabel, indexed (x, y, z). Coordinates here are always
+(x, y, z), with the spacing in the same order, so component numbering and
+spacing match the reference whatever reads the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import SimpleITK
+
+from scoring.results import Mode
+
+#: File name endings accepted for ``<case_id><ext>``, in order of preference.
+EXTENSIONS: tuple[str, ...] = (".nii.gz", ".nii", ".mha")
+
+#: Relative tolerance beyond which prediction and label geometry differ.
+GEOMETRY_RTOL = 1e-3
+
+# Voxels per slab while scanning; bounds the temporaries of a float volume.
+_SLAB_VOXELS = 1 << 23
+
+Coords = npt.NDArray[np.intp]
+
+
+class CaseInputError(Exception):
+    """A file that cannot be scored (missing, unreadable, wrong shape, bad values).
+
+    The message is written for the team or organiser who has to fix it.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """Shape, spacing, origin and direction of an image, in (x, y, z) order."""
+
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float]
+    direction: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LesionVoxels:
+    """The voxels of one file whose value counts as lesion.
+
+    ``coords`` is an (n, 3) array of (x, y, z) indices in raster order of that
+    indexing (x slowest), so the first voxel of each component comes first.
+    """
+
+    path: str
+    geometry: Geometry
+    coords: Coords
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """Number of lesion voxels."""
+        return int(self.coords.shape[0])
+
+
+def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
+    """The file ``<case_id><ext>`` in ``directory`` for the first ext of :data:`EXTENSIONS`.
+
+    Examples
+    --------
+    >>> find_case_file("/nonexistent", "case_1") is None
+    True
+    """
+    for ext in EXTENSIONS:
+        candidate = Path(directory) / f"{case_id}{ext}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_image(path: Path) -> Any:
+    if not path.is_file():
+        raise CaseInputError(f"{path.name}: file not found")
+    if not path.name.endswith(EXTENSIONS):
+        raise CaseInputError(f"{path.name}: unsupported file type (use {', '.join(EXTENSIONS)})")
+    try:
+        image: Any = SimpleITK.ReadImage(str(path))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CaseInputError(f"{path.name}: cannot be read as an image ({first})") from exc
+    if image.GetDimension() != 3:
+        raise CaseInputError(f"{path.name}: expected a 3-D image, got {image.GetDimension()}-D")
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise CaseInputError(
+            f"{path.name}: expected one value per voxel, got "
+            f"{image.GetNumberOfComponentsPerPixel()} (a vector or RGB image)"
+        )
+    return image
+
+
+def _geometry(image: Any) -> Geometry:
+    sx, sy, sz = image.GetSize()
+    spacing = tuple(float(v) for v in image.GetSpacing())
+    origin = tuple(float(v) for v in image.GetOrigin())
+    return Geometry(
+        shape=(int(sx), int(sy), int(sz)),
+        spacing=(spacing[0], spacing[1], spacing[2]),
+        origin=(origin[0], origin[1], origin[2]),
+        direction=tuple(float(v) for v in image.GetDirection()),
+    )
+
+
+def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt.NDArray[np.bool_]:
+    if np.issubdtype(slab.dtype, np.floating):
+        if mode == "reference":
+            # nibabel's get_fdata().astype(np.int8): truncate, then wrap modulo 256.
+            wrapped = np.fmod(np.trunc(slab), 256.0)
+            mask: npt.NDArray[np.bool_] = (wrapped == 1.0) | (wrapped == -255.0)
+            return mask
+        if not np.all(np.isfinite(slab)) or np.any(slab != np.floor(slab)):
+            raise CaseInputError(
+                f"{name}: float image with values that are not whole numbers "
+                "(save the segmentation as integers: 1 = lesion, 0 = background)"
+            )
+        mask = np.equal(slab, 1.0)
+        return mask
+    if mode == "reference" and slab.dtype.itemsize > 1:
+        mask = np.equal(np.bitwise_and(slab, 0xFF), 1)
+        return mask
+    mask = np.equal(slab, 1)
+    return mask
+
+
+def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> LesionVoxels:
+    """Read one segmentation and return its lesion voxels and geometry.
+
+    Parameters
+    ----------
+    path
+        A ``.nii.gz``, ``.nii`` or ``.mha`` file.
+    mode
+        ``"paper"``: lesion = value exactly 1; a float image with non-whole values
+        is rejected. ``"reference"``: the reference's ``astype(np.int8)`` cast
+        is replicated (truncation, wrap modulo 256) before comparing with 1.
+
+    Returns
+    -------
+    LesionVoxels
+        Lesion coordinates in (x, y, z) raster order and the image geometry.
+
+    Raises
+    ------
+    CaseInputError
+        If the file is missing, unreadable, not a 3-D scalar image, or (paper
+        mode) holds non-integer floats.
+    """
+    file = Path(path)
+    image: Any = _read_image(file)
+    geometry = _geometry(image)
+    kind = image.GetPixelIDTypeAsString()
+    if "complex" in kind:
+        raise CaseInputError(f"{file.name}: complex-valued image")
+    array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
+    nz, ny, nx = array.shape
+    step = max(1, _SLAB_VOXELS // max(1, ny * nx))
+    found: list[npt.NDArray[np.intp]] = []
+    for z0 in range(0, nz, step):
+        slab = array[z0 : z0 + step]
+        hits = np.flatnonzero(_slab_lesion(slab, mode=mode, name=file.name))
+        if hits.size:
+            found.append(hits + z0 * ny * nx)
+    del array, image
+    flat = np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+    z, y, x = np.unravel_index(flat, (nz, ny, nx))
+    coords = np.stack([x, y, z], axis=1).astype(np.intp, copy=False)
+    # Raster order of the (x, y, z) indexing: x slowest, z fastest.
+    order = np.lexsort((z, y, x))
+    coords = coords[order]
+    return LesionVoxels(path=str(file), geometry=geometry, coords=coords)
+
+
+def _differs(a: tuple[float, ...], b: tuple[float, ...], *, scale: float) -> bool:
+    return any(
+        abs(u - v) > GEOMETRY_RTOL * max(abs(u), abs(v), scale) for u, v in zip(a, b, strict=True)
+    )
+
+
+def check_geometry(pred: Geometry, label: Geometry, *, name: str) -> list[str]:
+    """Compare a prediction's geometry with its label's.
+
+    Returns the warnings (spacing, origin or direction differing beyond
+    :data:`GEOMETRY_RTOL` relative; the label's spacing is used).
+
+    Raises
+    ------
+    CaseInputError
+        If the shapes differ: the voxels cannot be matched.
+
+    Examples
+    --------
+    >>> g = Geometry((4, 4, 2), (1.0, 1.0, 2.5), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    >>> check_geometry(g, g, name="c.nii.gz")
+    []
+    >>> other = Geometry((4, 4, 2), (1.0, 1.0, 3.0), g.origin, g.direction)
+    >>> print(*check_geometry(other, g, name="c"))  # doctest: +ELLIPSIS
+    c: voxel spacing (1.0, 1.0, 3.0) differs from the label's (1.0, 1.0, 2.5); the label's ...
+    """
+    if pred.shape != label.shape:
+        raise CaseInputError(
+            f"{name}: prediction shape {pred.shape} differs from the label's {label.shape} "
+            "(x, y, z); write the prediction on the input image's grid"
+        )
+    warnings = []
+    spacing_scale = max(abs(v) for v in label.spacing)
+    if _differs(pred.spacing, label.spacing, scale=spacing_scale):
+        warnings.append(
+            f"{name}: voxel spacing {pred.spacing} differs from the label's {label.spacing}; "
+            "the label's spacing is used"
+        )
+    if _differs(pred.origin, label.origin, scale=spacing_scale):
+        warnings.append(f"{name}: origin {pred.origin} differs from the label's {label.origin}")
+    if _differs(pred.direction, label.direction, scale=1.0):
+        warnings.append(
+            f"{name}: direction {pred.direction} differs from the label's {label.direction}"
+        )
+    return warnings
