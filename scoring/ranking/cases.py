@@ -70,7 +70,28 @@ def prepare(
     mode: Mode = "paper",
     metric_sets: Mapping[str, Sequence[str]] | None = None,
 ) -> CaseTable:
-    """Check and lay out a phase's results (see :func:`scoring.ranking.leaderboard`)."""
+    """Check and lay out a phase's results.
+
+    Parameters are those of :func:`scoring.ranking.leaderboard.leaderboard`.
+
+    Returns
+    -------
+    CaseTable
+
+    Raises
+    ------
+    ValueError
+        On unknown or duplicated cases, a centre only partly scored, results
+        of another mode, an unknown paradigm, or nothing to rank.
+
+    Examples
+    --------
+    >>> from scoring.results import CaseResult
+    >>> subs = {"a": {"venous": [CaseResult(case_id="x1", mode="paper")]}}
+    >>> t = prepare(subs, centres={"x1": "X", "y1": "Y"}, paradigms=["venous"], teams=["a", "b"])
+    >>> t.quantities["venous"]["X"].shape[:2], t.present["venous"]["X"].tolist()
+    ((2, 1), [True, False])
+    """
     if not centres:
         raise ValueError("no test cases: `centres` maps no case to a centre")
     if not paradigms:
@@ -145,6 +166,17 @@ def sample_metrics(
     -------
     dict of str to numpy.ndarray
         Each of shape ``(teams, samples)``.
+
+    Examples
+    --------
+    >>> from scoring.results import CaseResult
+    >>> r = CaseResult(case_id="x1", mode="paper", dice=0.5)
+    >>> t = prepare({"a": {"venous": [r]}}, centres={"x1": "X"}, paradigms=["venous"],
+    ...             teams=["a", "b"])
+    >>> m = sample_metrics(t.quantities["venous"]["X"], t.present["venous"]["X"],
+    ...                    np.array([[1.0], [3.0]]), ["lesion_dice_per_case", "lesion_voe"])
+    >>> m["lesion_dice_per_case"].tolist(), m["lesion_voe"][1].tolist()
+    ([[0.5, 0.5], [0.0, 0.0]], [1.0, 1.0])
     """
     sums = np.einsum("bn,tnk->tbk", weights, quantities)
     values = metrics_from_sums(sums)
@@ -198,6 +230,20 @@ def evaluate(
         ``"dataset"``: rank the dataset metrics. ``"per_case"`` (challengeR
         style): rank each case's metrics, then average the ranks over cases
         with the same weights.
+
+    Returns
+    -------
+    Evaluation
+
+    Examples
+    --------
+    >>> from scoring.results import CaseResult
+    >>> subs = {t: {"venous": [CaseResult(case_id="x1", mode="paper", dice=d)]}
+    ...         for t, d in (("a", 0.9), ("b", 0.4))}
+    >>> t = prepare(subs, centres={"x1": "X"}, paradigms=["venous"],
+    ...             metric_sets={"venous": ["lesion_dice_per_case"]})
+    >>> evaluate(t, {"X": np.ones((1, 1))}).overall.tolist()
+    [[1.0, 2.0]]
     """
     if aggregation not in ("dataset", "per_case"):
         raise ValueError(f"aggregation must be 'dataset' or 'per_case', not {aggregation!r}")
