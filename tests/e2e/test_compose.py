@@ -1,0 +1,213 @@
+"""docker-compose.yml, .env.example and the Dockerfiles of a real deployment.
+
+The compose file is validated by the compose CLI itself (``docker compose`` when
+the plugin is there, else Debian's ``docker-compose``), then its resolved form and
+the raw file are checked for what docs/deployment.md promises. The images cannot
+be built here: their base image comes from a registry this machine cannot reach,
+so the Dockerfiles are checked statically (every COPY source exists and is in the
+build context, non-root user, health check, the commands they run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+ENV_EXAMPLE = REPO / ".env.example"
+DOCKERFILES = {
+    "api": REPO / "docker" / "Dockerfile.api",
+    "worker": REPO / "docker" / "Dockerfile.worker",
+}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$")
+FILLED = {
+    "PODIUM_SECRET_KEY": "test-secret-key-long-and-random",
+    "POSTGRES_PASSWORD": "test-db-password",
+    "DOCKER_GID": "998",
+    "PODIUM_DATA_ROOT": "/srv/podium-test",
+}
+
+
+def _compose_cli() -> list[str]:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return [legacy]
+    message = "no compose CLI: apt-get install docker-compose (or the docker compose plugin)"
+    if os.environ.get("PODIUM_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _compose_config(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env_file = tmp_path / "test.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+    # Only PATH and HOME from outside: a developer's exported POSTGRES_PASSWORD must
+    # not make a missing one look present.
+    return subprocess.run(
+        [*_compose_cli(), "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture
+def resolved(tmp_path: Path) -> dict[str, Any]:
+    result = _compose_config(tmp_path, {**_env_example(), **FILLED})
+    assert result.returncode == 0, result.stderr
+    document = yaml.safe_load(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def _volume_specs(service: dict[str, Any]) -> list[tuple[str, str]]:
+    specs = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, _, rest = volume.partition(":")
+            specs.append((source, rest.split(":")[0]))
+        else:
+            specs.append((str(volume.get("source")), str(volume.get("target"))))
+    return specs
+
+
+def test_compose_cli_accepts_the_file(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    assert {"postgres", "redis", "api", "worker-gpu0"} <= set(services)
+    for name, service in services.items():
+        assert service.get("restart") in {"unless-stopped", "always"}, name
+        if name != "worker-gpu0":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    env = services["api"]["environment"]
+    assert env["PODIUM_DATABASE_URL"] == (
+        "postgresql+psycopg://podium:test-db-password@postgres:5432/podium"
+    )
+    assert env["PODIUM_BROKER_URL"].startswith("redis://redis:6379/")
+    for name in ("api", "worker-gpu0"):
+        dependencies = services[name]["depends_on"]
+        assert dependencies["postgres"]["condition"] == "service_healthy"
+        assert dependencies["redis"]["condition"] == "service_healthy"
+
+
+def test_data_root_is_mounted_at_the_same_path(resolved: dict[str, Any]) -> None:
+    for name in ("api", "worker-gpu0"):
+        specs = _volume_specs(resolved["services"][name])
+        assert ("/srv/podium-test", "/srv/podium-test") in specs, (name, specs)
+
+
+def test_each_worker_owns_one_gpu_and_the_docker_socket(resolved: dict[str, Any]) -> None:
+    workers = {k: v for k, v in resolved["services"].items() if k.startswith("worker")}
+    assert workers
+    gpus = []
+    for name, service in workers.items():
+        assert ("/var/run/docker.sock", "/var/run/docker.sock") in _volume_specs(service), name
+        env = service["environment"]
+        assert env["PODIUM_WORKER_NAME"] == name
+        assert env["PODIUM_EVALUATION_QUEUE"] == "evaluation"
+        assert [str(g) for g in service["group_add"]] == ["998"]
+        gpus.append(env["PODIUM_GPUS"])
+    assert len(set(gpus)) == len(gpus), "two workers share a GPU"
+
+
+def test_missing_secret_fails_with_a_readable_message(tmp_path: Path) -> None:
+    # .env.example as shipped, secrets left empty.
+    result = _compose_config(tmp_path, _env_example())
+    assert result.returncode != 0
+    assert "in .env" in result.stderr
+
+
+def test_file_holds_no_literal_secret(raw: dict[str, Any]) -> None:
+    environments = [raw.get("x-podium-env", {})]
+    environments += [s.get("environment", {}) for s in raw["services"].values()]
+    for environment in environments:
+        for key, value in environment.items():
+            if key == "<<":
+                continue
+            if SECRET_NAME.search(key) or ("URL" in key and "@" in str(value)):
+                assert "${" in str(value), f"{key} is written into docker-compose.yml"
+    assert "${POSTGRES_PASSWORD" in raw["x-podium-env"]["PODIUM_DATABASE_URL"]
+
+
+def test_env_example_names_every_variable_and_no_secret(raw: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = _env_example()
+    assert used <= set(example), f"not in .env.example: {sorted(used - set(example))}"
+    for key, value in example.items():
+        if SECRET_NAME.search(key):
+            assert value == "", f".env.example ships a value for {key}"
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    result = []
+    for line in joined.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+@pytest.mark.parametrize("kind", sorted(DOCKERFILES))
+def test_dockerfile_copies_what_exists_and_runs_unprivileged(kind: str) -> None:
+    instructions = _instructions(DOCKERFILES[kind])
+    known = {"ARG", "FROM", "ENV", "WORKDIR", "COPY", "RUN", "USER", "EXPOSE", "HEALTHCHECK", "CMD"}
+    assert {k for k, _ in instructions} <= known
+    assert [k for k, _ in instructions[:2]] == ["ARG", "FROM"]
+    ignored = {
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for keyword, args in instructions:
+        if keyword == "COPY":
+            *sources, _target = args.split()
+            for source in sources:
+                assert (REPO / source).exists(), f"{kind}: COPY {source}: no such path"
+                assert source not in ignored, f"{kind}: COPY {source} is in .dockerignore"
+    users = [args for keyword, args in instructions if keyword == "USER"]
+    assert users, f"{kind} never leaves root"
+    assert not users[-1].startswith(("0", "root")), f"{kind} runs as root"
+    assert any(keyword == "HEALTHCHECK" for keyword, _ in instructions)
+    (command,) = [args for keyword, args in instructions if keyword == "CMD"]
+    if kind == "api":
+        assert "alembic upgrade head &&" in command
+        assert "uvicorn backend.main:create_app --factory" in command
+    else:
+        assert "celery -A worker.celery_app worker" in command
+        assert "--concurrency 1 --prefetch-multiplier 1" in command
