@@ -1,0 +1,274 @@
+"""The container-runner interface, what a run is asked and what it reports.
+
+Two kinds of failure leave a run, and they are treated differently upstream:
+
+* :class:`SubmissionFailure` is the team's fault (its container crashed, ran out
+  of time or memory, wrote nothing usable). The message is shown to the team and
+  the submission slot is consumed.
+* :class:`InfrastructureError` is ours (the Docker engine is down, the disk is
+  full, the worker died). The task is retried with backoff and, if it keeps
+  failing, the submission ends in ``error`` and its slot is refunded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+
+class SubmissionFailure(Exception):  # noqa: N818 - the house name (ARCHITECTURE.md)
+    """A participant fault; ``message`` is written for the team.
+
+    Parameters
+    ----------
+    kind
+        A short machine-readable class (``timeout``, ``out_of_memory``,
+        ``nonzero_exit``, ``no_outputs``, ``invalid_outputs``, ``image_user``,
+        ``image_invalid``).
+    message
+        What happened and what to change, in words a team can act on.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class InfrastructureError(Exception):
+    """A fault on our side: retried, then the submission ends in ``error``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunLimits:
+    """The sandbox's resource limits.
+
+    Attributes
+    ----------
+    wall_seconds
+        Wall-clock limit; the container is killed when it is reached.
+    memory_bytes
+        Memory limit; swap is set equal so nothing spills to swap. Files the
+        container writes to ``/output`` (a tmpfs) count against it too.
+    pids
+        Maximum number of processes and threads (fork bombs stop here).
+    cpus
+        CPU quota in cores (fractions allowed).
+    output_bytes
+        Size of the ``/output`` file system: writes beyond it fail with ENOSPC.
+    tmp_bytes
+        Size of the ``/tmp`` tmpfs.
+    log_head_bytes, log_tail_bytes
+        How much of the start and of the end of the combined stdout/stderr is
+        kept; the middle of a longer log is dropped.
+    """
+
+    wall_seconds: float = 3600.0
+    memory_bytes: int = 16 * GIB
+    pids: int = 256
+    cpus: float = 4.0
+    output_bytes: int = 4 * GIB
+    tmp_bytes: int = 256 * MIB
+    log_head_bytes: int = 64 * KIB
+    log_tail_bytes: int = 64 * KIB
+
+    def __post_init__(self) -> None:
+        for name in ("wall_seconds", "memory_bytes", "pids", "cpus", "output_bytes", "tmp_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"RunLimits.{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageRef:
+    """An image ready to run.
+
+    Attributes
+    ----------
+    image_id
+        The engine's image ID (``sha256:...``).
+    user
+        The numeric ``uid:gid`` the image declares (never root).
+    loaded
+        Whether this run loaded it (and so removes it afterwards).
+    """
+
+    image_id: str
+    user: str
+    loaded: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSpec:
+    """One container run.
+
+    Attributes
+    ----------
+    name
+        Container name, ``podium-sub-{id}-{attempt}``; a leftover container of
+        that name (a redelivered task) is removed first.
+    image
+        The image to run (from :meth:`ContainerRunner.load_image`).
+    input_dir
+        Host directory mounted read-only at ``/input``: only the test inputs.
+    output_dir
+        Empty host directory the container's ``/output`` is copied into after
+        the run (regular files at the top level only).
+    limits
+        Resource limits.
+    gpus
+        Device IDs of the GPUs to expose (empty: none).
+    env
+        Extra environment variables.
+    """
+
+    name: str
+    image: ImageRef
+    input_dir: Path
+    output_dir: Path
+    limits: RunLimits
+    gpus: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """What a finished run looked like.
+
+    Attributes
+    ----------
+    exit_code
+        The container's exit status (137 after a kill).
+    timed_out
+        Whether the wall-clock limit was reached and the container killed.
+    oom_killed
+        Whether the kernel's OOM killer fired inside the container.
+    duration_s
+        Wall-clock seconds from start to exit.
+    log
+        Combined stdout/stderr, head and tail kept (see :class:`LogCapture`).
+    log_bytes
+        Full size of the log before truncation.
+    output_notes
+        Entries of ``/output`` that were not copied out (symlinks, directories,
+        devices, oversized files), one sentence each.
+    """
+
+    exit_code: int
+    timed_out: bool
+    oom_killed: bool
+    duration_s: float
+    log: str
+    log_bytes: int
+    output_notes: tuple[str, ...] = ()
+
+    def failure(self, limits: RunLimits) -> SubmissionFailure | None:
+        """The participant fault this run shows, if any.
+
+        Timeout beats OOM beats the exit code, since a killed container's exit
+        code (137) only repeats why it was killed.
+        """
+        if self.timed_out:
+            return SubmissionFailure(
+                "timeout",
+                f"The container was still running after the time limit of "
+                f"{limits.wall_seconds:g} s and was stopped. Make it finish sooner "
+                "(all cases together must fit the limit).",
+            )
+        if self.oom_killed or self.exit_code == 137:
+            return SubmissionFailure(
+                "out_of_memory",
+                f"The container ran out of memory (limit {limits.memory_bytes / MIB:.0f} MiB, "
+                "which includes the files written to /output) and was killed "
+                f"(exit code {self.exit_code}). Use less memory, e.g. process one case "
+                "at a time.",
+            )
+        if self.exit_code != 0:
+            return SubmissionFailure(
+                "nonzero_exit",
+                f"The container exited with code {self.exit_code}; the end of its log shows why.",
+            )
+        return None
+
+
+class LogCapture:
+    """Keeps the first ``head`` and the last ``tail`` bytes of a stream.
+
+    Examples
+    --------
+    >>> log = LogCapture(head=4, tail=3)
+    >>> for chunk in (b"ab", b"cdefg", b"hij"):
+    ...     log.feed(chunk)
+    >>> log.total
+    10
+    >>> print(log.text())
+    abcd
+    [... 3 bytes omitted ...]
+    hij
+    """
+
+    def __init__(self, *, head: int, tail: int) -> None:
+        self._head_limit = head
+        self._tail_limit = tail
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Add the next bytes of the stream."""
+        self.total += len(chunk)
+        room = self._head_limit - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk and self._tail_limit > 0:
+            self._tail += chunk
+            # Trimming only past twice the limit keeps a flood linear, not quadratic.
+            if len(self._tail) > 2 * self._tail_limit:
+                del self._tail[: len(self._tail) - self._tail_limit]
+
+    def text(self) -> str:
+        """The kept bytes as text, with a marker where the middle was dropped."""
+        tail = bytes(self._tail[-self._tail_limit :]) if self._tail_limit else b""
+        omitted = self.total - len(self._head) - len(tail)
+        head = bytes(self._head).decode("utf-8", errors="replace")
+        if omitted <= 0:
+            return head + tail.decode("utf-8", errors="replace")
+        return (
+            head + f"\n[... {omitted} bytes omitted ...]\n" + tail.decode("utf-8", errors="replace")
+        )
+
+
+class ContainerRunner(Protocol):
+    """Runs a submission's image sandboxed; the Docker implementation is the real one."""
+
+    def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
+        """Load a ``docker save`` tarball and check it is the expected image.
+
+        Raises
+        ------
+        SubmissionFailure
+            The image would run as root or is not a loadable image.
+        InfrastructureError
+            The engine is unavailable, or the tarball is not the image that
+            was accepted.
+        """
+        ...
+
+    def run(self, spec: RunSpec) -> RunResult:
+        """Run the container to completion (or the limit) and copy ``/output`` out.
+
+        Raises
+        ------
+        InfrastructureError
+            The engine failed; nothing is known about the submission.
+        """
+        ...
+
+    def remove_image(self, image: ImageRef) -> None:
+        """Remove an image this worker loaded (a no-op for one it found)."""
+        ...

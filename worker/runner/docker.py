@@ -1,0 +1,358 @@
+"""The Docker-SDK container runner: the sandbox every submission runs in.
+
+What a submission's container gets (asserted one by one in
+``tests/worker/test_sandbox_audit.py``):
+
+* ``/input``: a read-only bind mount of the staged test inputs, nothing else
+  from the host (labels live elsewhere and are never mounted);
+* ``/output``: an empty tmpfs volume of ``output_bytes`` owned by the image's
+  user, read back through a keeper container (:mod:`worker.runner.outbox`);
+* no network (``network_mode=none``), a read-only root file system, a small
+  ``/tmp`` tmpfs, every capability dropped, ``no-new-privileges``, the image's
+  own non-root user, memory with swap equal to it, a pids limit, a CPU quota,
+  a GPU only when configured, and a wall-clock limit after which it is killed;
+* its log capped on the engine's disk and kept head + tail here.
+
+No client is created at import time: :class:`DockerRunner` makes one on first
+use, so importing the worker needs no engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker.client
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from worker.runner.base import (
+    ImageRef,
+    InfrastructureError,
+    LogCapture,
+    RunResult,
+    RunSpec,
+    SubmissionFailure,
+)
+from worker.runner.outbox import ensure_keeper_image, unpack_outputs
+
+#: The engine keeps at most this much log per container on its disk.
+_ENGINE_LOG_OPTS = {"max-size": "8m", "max-file": "2"}
+_LABELS = {"podium.role": "submission"}
+
+
+@contextlib.contextmanager
+def _engine_errors(doing: str) -> Iterator[None]:
+    """Turn the SDK's and the transport's errors into :class:`InfrastructureError`."""
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise InfrastructureError(f"Docker engine error while {doing}: {exc}") from exc
+
+
+def _user_is_root(user: str) -> bool:
+    name = user.split(":", 1)[0].strip()
+    return name in {"", "root", "0"}
+
+
+def _passwd_lookup(files: dict[str, str], user: str) -> str:
+    """Resolve ``name[:group]`` against the image's passwd/group files to ``uid:gid``."""
+    name, _, group = user.partition(":")
+    uid = gid = None
+    for line in files.get("passwd", "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and name in {fields[0], fields[2]}:
+            uid, gid = fields[2], fields[3]
+            break
+    if uid is None:
+        if not name.isdigit():
+            raise SubmissionFailure(
+                "image_user",
+                f"The image's USER {user!r} is not in its /etc/passwd. Use a numeric "
+                "user, e.g. `USER 1000:1000`.",
+            )
+        uid, gid = name, name
+    if group:
+        gid = group if group.isdigit() else None
+        for line in files.get("group", "").splitlines():
+            fields = line.split(":")
+            if len(fields) >= 3 and fields[0] == group:
+                gid = fields[2]
+        if gid is None:
+            raise SubmissionFailure(
+                "image_user", f"The image's USER group {group!r} is not in its /etc/group."
+            )
+    if uid == "0":
+        raise SubmissionFailure(
+            "image_user", f"The image's USER {user!r} is root (uid 0); use a non-root user."
+        )
+    return f"{uid}:{gid}"
+
+
+class DockerRunner:
+    """:class:`~worker.runner.base.ContainerRunner` on a Docker engine.
+
+    Parameters
+    ----------
+    client_factory
+        Makes the SDK client on first use (default: ``docker.from_env``).
+    """
+
+    def __init__(self, *, client_factory: Callable[[], Any] | None = None) -> None:
+        self._client_factory = client_factory
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, created on first use."""
+        if self._client is None:
+            with _engine_errors("connecting"):
+                if self._client_factory is not None:
+                    self._client = self._client_factory()
+                else:
+                    self._client = docker.client.from_env(timeout=300)
+        return self._client
+
+    # -- images -------------------------------------------------------------
+    def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
+        """Load a ``docker save`` tarball unless the engine holds the image already.
+
+        An image ID is the hash of the image's configuration, which names every
+        layer's content, so an image already present under the expected ID is
+        that image and is neither loaded again nor removed afterwards.
+        """
+        if not tarball.is_file():
+            raise InfrastructureError(f"the submission's image tarball {tarball} is missing")
+        with _engine_errors("loading the image"):
+            try:
+                image = self.client.images.get(expected_id)
+                loaded = False
+            except docker.errors.ImageNotFound:
+                image = self._load(tarball, expected_id=expected_id)
+                loaded = True
+        try:
+            user = self._image_user(image)
+        except SubmissionFailure:
+            if loaded:
+                self.remove_image(ImageRef(image_id=image.id, user="", loaded=True))
+            raise
+        return ImageRef(image_id=str(image.id), user=user, loaded=loaded)
+
+    def present_image(self, reference: str) -> ImageRef:
+        """An image the engine already holds (never removed by :meth:`remove_image`)."""
+        with _engine_errors("inspecting the image"):
+            image = self.client.images.get(reference)
+        return ImageRef(image_id=str(image.id), user=self._image_user(image), loaded=False)
+
+    def _load(self, tarball: Path, *, expected_id: str) -> Any:
+        try:
+            with tarball.open("rb") as stream:
+                images = self.client.images.load(stream)
+        except (docker.errors.ImageLoadError, docker.errors.APIError) as exc:
+            if "no space left" in str(exc).lower():
+                raise InfrastructureError(f"disk full while loading the image: {exc}") from exc
+            if isinstance(exc, docker.errors.APIError) and exc.is_server_error():
+                raise
+            raise SubmissionFailure(
+                "image_invalid", f"The uploaded file is not a loadable `docker save` image: {exc}"
+            ) from exc
+        found = {str(image.id) for image in images}
+        if expected_id not in found:
+            for image_id in found:
+                with contextlib.suppress(docker.errors.APIError):
+                    self.client.images.remove(image_id, noprune=False)
+            raise InfrastructureError(
+                f"the stored tarball holds {sorted(found)}, not the accepted image "
+                f"{expected_id}: the stored file was altered or corrupted"
+            )
+        return self.client.images.get(expected_id)
+
+    def _image_user(self, image: Any) -> str:
+        """The image's non-root user as a numeric ``uid:gid``."""
+        user = str((image.attrs.get("Config") or {}).get("User") or "")
+        if _user_is_root(user):
+            raise SubmissionFailure(
+                "image_user",
+                "The image runs as root. Add a non-root user to the Dockerfile, e.g. "
+                "`RUN useradd -u 1000 app` and `USER 1000:1000`.",
+            )
+        name, _, group = user.partition(":")
+        if name.isdigit() and group.isdigit():
+            return f"{name}:{group}"
+        return _passwd_lookup(self._read_account_files(image), user)
+
+    def _read_account_files(self, image: Any) -> dict[str, str]:
+        """``/etc/passwd`` and ``/etc/group`` of an image, read without running it."""
+        files: dict[str, str] = {}
+        with _engine_errors("reading the image's /etc/passwd"):
+            container = self.client.containers.create(
+                image.id, entrypoint=["/nonexistent"], network_disabled=True, labels=_LABELS
+            )
+            try:
+                for name in ("passwd", "group"):
+                    try:
+                        chunks, _ = container.get_archive(f"/etc/{name}")
+                    except docker.errors.NotFound:
+                        continue
+                    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                        member = tar.next()
+                        data = tar.extractfile(member) if member and member.isreg() else None
+                        files[name] = data.read(1 << 20).decode("utf-8", "replace") if data else ""
+            finally:
+                container.remove(force=True)
+        return files
+
+    def remove_image(self, image: ImageRef) -> None:
+        """Remove an image this runner loaded; one still in use is left alone."""
+        if not image.loaded:
+            return
+        with _engine_errors("removing the image"):
+            try:
+                self.client.images.remove(image.image_id, force=True)
+            except (docker.errors.ImageNotFound, docker.errors.NotFound):
+                pass
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: another run uses it; its owner removes it
+                    raise
+
+    # -- runs ---------------------------------------------------------------
+    def run(self, spec: RunSpec) -> RunResult:
+        """Run ``spec`` in the sandbox and copy its ``/output`` into ``spec.output_dir``."""
+        volume_name = f"{spec.name}-output"
+        keeper_name = f"{spec.name}-keeper"
+        with _engine_errors("preparing the run"):
+            self._remove_leftovers(spec.name, keeper_name, volume_name)
+            try:
+                keeper_image = ensure_keeper_image(self.client)
+            except RuntimeError as exc:
+                raise InfrastructureError(str(exc)) from exc
+        try:
+            with _engine_errors("starting the container"):
+                uid, gid = spec.image.user.split(":")
+                self.client.volumes.create(
+                    name=volume_name,
+                    driver="local",
+                    driver_opts={
+                        "type": "tmpfs",
+                        "device": "tmpfs",
+                        "o": f"size={spec.limits.output_bytes},uid={uid},gid={gid},mode=0755",
+                    },
+                    labels=_LABELS,
+                )
+                keeper = self.client.containers.run(
+                    keeper_image, name=keeper_name, detach=True, **self._keeper_options(volume_name)
+                )
+                container = self.client.containers.create(
+                    spec.image.image_id, name=spec.name, **self._sandbox_options(spec, volume_name)
+                )
+            return self._run_to_end(spec, container=container, keeper=keeper)
+        finally:
+            with _engine_errors("cleaning up"):
+                self._remove_leftovers(spec.name, keeper_name, volume_name)
+
+    def _run_to_end(self, spec: RunSpec, *, container: Any, keeper: Any) -> RunResult:
+        log = LogCapture(head=spec.limits.log_head_bytes, tail=spec.limits.log_tail_bytes)
+        with _engine_errors("running the container"):
+            # Attached before the start, the stream misses nothing, and a flood is
+            # paced by this reader rather than racing the engine's log rotation.
+            stream = container.attach(stdout=True, stderr=True, stream=True, logs=True)
+            reader = threading.Thread(target=self._follow_logs, args=(stream, log), daemon=True)
+            reader.start()
+            started = time.monotonic()
+            container.start()
+            timed_out = False
+            try:
+                container.wait(timeout=spec.limits.wall_seconds)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                container.reload()
+                if container.status == "running":
+                    timed_out = True
+                    container.kill()
+                container.wait(timeout=60)
+            duration = time.monotonic() - started
+            reader.join(timeout=10)
+            container.reload()
+            state = container.attrs["State"]
+            chunks, _ = keeper.get_archive("/output")
+            notes = unpack_outputs(
+                chunks, destination=spec.output_dir, max_total_bytes=spec.limits.output_bytes
+            )
+        return RunResult(
+            exit_code=int(state.get("ExitCode", -1)),
+            timed_out=timed_out,
+            oom_killed=bool(state.get("OOMKilled")),
+            duration_s=duration,
+            log=log.text(),
+            log_bytes=log.total,
+            output_notes=tuple(notes),
+        )
+
+    @staticmethod
+    def _follow_logs(stream: Iterator[bytes], log: LogCapture) -> None:
+        # The stream ends when the container stops; an engine error here only
+        # costs log lines, the run's outcome is read separately.
+        with contextlib.suppress(Exception):
+            for chunk in stream:
+                log.feed(chunk)
+
+    @staticmethod
+    def _hardening() -> dict[str, Any]:
+        return {
+            "network_mode": "none",
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "labels": _LABELS,
+        }
+
+    def _keeper_options(self, volume_name: str) -> dict[str, Any]:
+        return {
+            **self._hardening(),
+            "mounts": [docker.types.Mount("/output", volume_name, type="volume", no_copy=True)],
+            "mem_limit": 16 * 1024 * 1024,
+            "pids_limit": 4,
+            "labels": {"podium.role": "keeper"},
+        }
+
+    def _sandbox_options(self, spec: RunSpec, volume_name: str) -> dict[str, Any]:
+        limits = spec.limits
+        options: dict[str, Any] = {
+            **self._hardening(),
+            "network_disabled": True,
+            "user": spec.image.user,
+            "hostname": "sandbox",
+            "environment": dict(spec.env),
+            "mounts": [
+                docker.types.Mount(
+                    "/input", str(spec.input_dir.resolve()), type="bind", read_only=True
+                ),
+                docker.types.Mount("/output", volume_name, type="volume", no_copy=True),
+            ],
+            "tmpfs": {"/tmp": f"size={limits.tmp_bytes},mode=1777"},  # noqa: S108 - in the container
+            "mem_limit": limits.memory_bytes,
+            "memswap_limit": limits.memory_bytes,
+            "pids_limit": limits.pids,
+            "nano_cpus": int(limits.cpus * 1e9),
+            "log_config": docker.types.LogConfig(type="json-file", config=_ENGINE_LOG_OPTS),
+        }
+        if spec.gpus:
+            options["device_requests"] = [
+                docker.types.DeviceRequest(device_ids=list(spec.gpus), capabilities=[["gpu"]])
+            ]
+        return options
+
+    def _remove_leftovers(self, *names: str) -> None:
+        """Remove containers and the volume of an earlier attempt with these names."""
+        container_names, volume_name = names[:-1], names[-1]
+        for name in container_names:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.client.containers.get(name).remove(force=True, v=False)
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.volumes.get(volume_name).remove(force=True)
