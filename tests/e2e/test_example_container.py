@@ -19,6 +19,7 @@ import pytest
 
 sitk = pytest.importorskip("SimpleITK")
 
+from backend.submissions.image_archive import inspect_image_archive  # noqa: E402
 from demo.data import write_volume  # noqa: E402 - after the importorskip
 from demo.phantom import synthesize_phantom  # noqa: E402
 
@@ -50,6 +51,7 @@ def saved_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.stdout.strip() == tag
     docker_client.images.remove(tag, force=True)
     (image,) = docker_client.images.load(tarball.read_bytes())
+    image.tarball = tarball
     yield image
     docker_client.images.remove(image.id, force=True)
 
@@ -60,6 +62,12 @@ def test_image_is_minimal_and_unprivileged(saved_image: Any) -> None:
     assert config["Entrypoint"] == ["/predict"]
     # One static binary and nothing else: well under the 2 MB of a busybox image.
     assert saved_image.attrs["Size"] < 2_000_000
+
+
+def test_upload_checks_accept_the_saved_tarball(saved_image: Any) -> None:
+    info = inspect_image_archive(saved_image.tarball)
+    assert (info.os, info.architecture, info.user) == ("linux", "amd64", "1000:1000")
+    assert info.entrypoint == ["/predict"]
 
 
 def test_predicts_lesions_in_the_sandbox(
