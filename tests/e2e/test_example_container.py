@@ -1,9 +1,10 @@
 """The example participant container: built without a registry, run in the sandbox.
 
 Builds ``examples/threshold-model`` with its own build script (static C binary,
-``docker import``, ``docker save``), loads the saved tarball the way a submission
-arrives, runs it on two synthetic cases under the platform's sandbox flags and
-checks that its predictions have the input's geometry and find the lesions.
+``docker import``, ``docker save``), checks the saved tarball the way an upload is
+checked, loads and runs it with the worker's own sandboxed runner on two
+synthetic cases, and checks that its predictions have the input's geometry and
+find the lesions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,22 @@ sitk = pytest.importorskip("SimpleITK")
 from backend.submissions.image_archive import inspect_image_archive  # noqa: E402
 from demo.data import write_volume  # noqa: E402 - after the importorskip
 from demo.phantom import synthesize_phantom  # noqa: E402
+from worker.runner.base import MIB, ImageRef, RunLimits, RunSpec  # noqa: E402
+from worker.runner.docker import DockerRunner  # noqa: E402
 
 pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "examples" / "threshold-model" / "build.py"
 SPACING = (3.0, 3.0, 2.5)
+LIMITS = RunLimits(
+    wall_seconds=60,
+    memory_bytes=256 * MIB,
+    pids=16,
+    cpus=1.0,
+    output_bytes=64 * MIB,
+    tmp_bytes=16 * MIB,
+)
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -36,12 +48,12 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def saved_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The example image, built by its script, saved, removed and loaded back from the tarball."""
+def tarball(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example image as a team uploads it, built by its script; the tag is removed."""
     tag = f"podium-test/threshold-model:{uuid.uuid4().hex[:12]}"
-    tarball = tmp_path_factory.mktemp("image") / "threshold-model.tar.gz"
+    path = tmp_path_factory.mktemp("image") / "threshold-model.tar.gz"
     result = subprocess.run(
-        [sys.executable, str(BUILD), "--tag", tag, "--save", str(tarball)],
+        [sys.executable, str(BUILD), "--tag", tag, "--save", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -50,73 +62,63 @@ def saved_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == tag
     docker_client.images.remove(tag, force=True)
-    (image,) = docker_client.images.load(tarball.read_bytes())
-    image.tarball = tarball
-    yield image
-    docker_client.images.remove(image.id, force=True)
+    return path
 
 
-def test_image_is_minimal_and_unprivileged(saved_image: Any) -> None:
-    config = saved_image.attrs["Config"]
-    assert config["User"] == "1000:1000"
-    assert config["Entrypoint"] == ["/predict"]
-    # One static binary and nothing else: well under the 2 MB of a busybox image.
-    assert saved_image.attrs["Size"] < 2_000_000
+@pytest.fixture(scope="module")
+def loaded(tarball: Path, docker_client: Any) -> Iterator[tuple[DockerRunner, ImageRef]]:
+    """The tarball loaded by the worker's runner, as a submission's image is."""
+    runner = DockerRunner(client_factory=lambda: docker_client)
+    image = runner.load_image(tarball, expected_id=inspect_image_archive(tarball).digest)
+    yield runner, image
+    runner.remove_image(image)
 
 
-def test_upload_checks_accept_the_saved_tarball(saved_image: Any) -> None:
-    info = inspect_image_archive(saved_image.tarball)
+def _run(runner: DockerRunner, image: ImageRef, tmp_path: Path, inputs: dict[str, Any]):
+    input_dir, output_dir = tmp_path / "input", tmp_path / "output"
+    input_dir.mkdir(mode=0o755)
+    output_dir.mkdir()
+    for key, scan in inputs.items():
+        write_volume(input_dir / f"{key}.nii.gz", scan, spacing=SPACING)
+        (input_dir / f"{key}.nii.gz").chmod(0o644)
+    spec = RunSpec(
+        name=f"podium-test-example-{uuid.uuid4().hex[:8]}",
+        image=image,
+        input_dir=input_dir,
+        output_dir=output_dir,
+        limits=LIMITS,
+    )
+    return runner.run(spec), input_dir, output_dir
+
+
+def test_upload_checks_accept_the_saved_tarball(tarball: Path) -> None:
+    info = inspect_image_archive(tarball)
     assert (info.os, info.architecture, info.user) == ("linux", "amd64", "1000:1000")
     assert info.entrypoint == ["/predict"]
+    # One static binary and nothing else: well under the 2 MB of a busybox image.
+    assert tarball.stat().st_size < 2_000_000
 
 
 def test_predicts_lesions_in_the_sandbox(
-    docker_client: Any, saved_image: Any, tmp_path: Path
+    loaded: tuple[DockerRunner, ImageRef], tmp_path: Path
 ) -> None:
+    runner, image = loaded
+    assert image.user == "1000:1000"
     venous = synthesize_phantom(seed=11, n_lesions=3)
     ncct = synthesize_phantom(seed=5, n_lesions=3)
     assert venous.n_lesions == 3
     assert ncct.n_visible > 0, "the NCCT case must show a lesion for the check to mean anything"
-    input_dir, output_dir = tmp_path / "input", tmp_path / "output"
-    input_dir.mkdir(mode=0o755)
-    output_dir.mkdir()
-    output_dir.chmod(0o777)  # the container's user is 1000, not the test's
-    cases = {
-        "case_venous": (venous.venous, venous.venous_label),
-        "case_ncct": (ncct.noncontrast, ncct.visible_label),
-    }
-    for key, (scan, _label) in cases.items():
-        write_volume(input_dir / f"{key}.nii.gz", scan, spacing=SPACING)
-        (input_dir / f"{key}.nii.gz").chmod(0o644)
-
-    container = docker_client.containers.run(
-        saved_image.id,
-        detach=True,
-        network_mode="none",
-        read_only=True,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        user="1000:1000",
-        tmpfs={"/tmp": "size=16m,mode=1777"},
-        mem_limit="256m",
-        memswap_limit="256m",
-        pids_limit=16,
-        volumes={
-            str(input_dir): {"bind": "/input", "mode": "ro"},
-            str(output_dir): {"bind": "/output", "mode": "rw"},
-        },
+    labels = {"case_venous": venous.venous_label, "case_ncct": ncct.visible_label}
+    result, input_dir, output_dir = _run(
+        runner, image, tmp_path, {"case_venous": venous.venous, "case_ncct": ncct.noncontrast}
     )
-    try:
-        status = container.wait(timeout=60)
-        logs = container.logs().decode(errors="replace")
-    finally:
-        container.remove(force=True)
-    assert status["StatusCode"] == 0, logs
-    assert "[2/2]" in logs
+    assert result.failure(LIMITS) is None, result.log
+    assert "[2/2]" in result.log
+    assert result.output_notes == ()
 
-    for key, (_scan, label) in cases.items():
+    for key, label in labels.items():
         written = output_dir / f"{key}.nii.gz"
-        assert written.is_file(), f"no prediction for {key}; log:\n{logs}"
+        assert written.is_file(), f"no prediction for {key}; log:\n{result.log}"
         prediction = sitk.ReadImage(str(written))
         reference = sitk.ReadImage(str(input_dir / f"{key}.nii.gz"))
         assert prediction.GetPixelID() == sitk.sitkUInt8
@@ -130,21 +132,13 @@ def test_predicts_lesions_in_the_sandbox(
 
 
 def test_empty_input_folder_fails_with_a_message(
-    docker_client: Any, saved_image: Any, tmp_path: Path
+    loaded: tuple[DockerRunner, ImageRef], tmp_path: Path
 ) -> None:
-    tmp_path.chmod(0o755)
-    container = docker_client.containers.run(
-        saved_image.id,
-        detach=True,
-        network_mode="none",
-        read_only=True,
-        cap_drop=["ALL"],
-        volumes={str(tmp_path): {"bind": "/input", "mode": "ro"}},
-    )
-    try:
-        status = container.wait(timeout=30)
-        logs = container.logs().decode(errors="replace")
-    finally:
-        container.remove(force=True)
-    assert status["StatusCode"] == 2
-    assert "no .nii.gz or .nii images in /input" in logs
+    runner, image = loaded
+    result, _, output_dir = _run(runner, image, tmp_path, {})
+    failure = result.failure(LIMITS)
+    assert failure is not None
+    assert failure.kind == "nonzero_exit"
+    assert result.exit_code == 2
+    assert "no .nii.gz or .nii images in /input" in result.log
+    assert list(output_dir.iterdir()) == []
