@@ -137,7 +137,8 @@ def test_each_worker_owns_one_gpu_and_the_docker_socket(resolved: dict[str, Any]
         assert ("/var/run/docker.sock", "/var/run/docker.sock") in _volume_specs(service), name
         env = service["environment"]
         assert env["PODIUM_WORKER_NAME"] == name
-        assert env["PODIUM_EVALUATION_QUEUE"] == "evaluation"
+        # The worker consumes the queue the API sends to.
+        assert env["PODIUM_WORKER_QUEUE"] == env["PODIUM_EVALUATION_QUEUE"] == "evaluation"
         assert [str(g) for g in service["group_add"]] == ["998"]
         gpus.append(env["PODIUM_GPUS"])
     assert len(set(gpus)) == len(gpus), "two workers share a GPU"
@@ -211,3 +212,4 @@ def test_dockerfile_copies_what_exists_and_runs_unprivileged(kind: str) -> None:
     else:
         assert "celery -A worker.celery_app worker" in command
         assert "--concurrency 1 --prefetch-multiplier 1" in command
+        assert '--queues \\"$PODIUM_WORKER_QUEUE\\"' in command
