@@ -4,6 +4,7 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import ApiToken, User
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.db import Base
+from backend.leaderboard.models import LeaderboardGeneration
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
 
@@ -17,6 +18,7 @@ __all__ = [
     "Challenge",
     "Evaluation",
     "LabelSet",
+    "LeaderboardGeneration",
     "Membership",
     "Phase",
     "QuotaLedgerEntry",

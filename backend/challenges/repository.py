@@ -6,6 +6,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
+from backend.submissions.models import CaseScore
 
 
 def get_challenge_by_slug(session: Session, slug: str) -> Challenge | None:
@@ -95,3 +96,9 @@ def deactivate_label_sets(session: Session, *, task_id: int, paradigm: str) -> N
         .values(active=False)
     )
     session.flush()
+
+
+def case_is_scored(session: Session, case_id: int) -> bool:
+    """Whether any evaluation scored this case."""
+    stmt = select(CaseScore.id).where(CaseScore.case_id == case_id).limit(1)
+    return session.scalar(stmt) is not None

@@ -1,0 +1,105 @@
+"""Response bodies of the challenge endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
+
+
+class PhaseOut(BaseModel):
+    """A phase as everyone may see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    title: str
+    kind: PhaseKind
+    opens_at: datetime
+    closes_at: datetime
+    submission_limit: int
+    time_limit_s: int
+    memory_limit_mb: int
+    gpu: bool
+    leaderboard_visibility: LeaderboardVisibility
+    ranking_selection: RankingSelection
+
+
+class TaskOut(BaseModel):
+    """A task with its phases."""
+
+    id: int
+    slug: str
+    title: str
+    input_phase: str
+    paradigms: list[str]
+    metric_sets: dict[str, Any]
+    phases: list[PhaseOut]
+
+
+class ChallengeOut(BaseModel):
+    """A challenge with its tasks and phases (no hidden case lists)."""
+
+    id: int
+    slug: str
+    title: str
+    description: str
+    requires_team_approval: bool
+    tasks: list[TaskOut]
+
+
+class ChallengeSummary(BaseModel):
+    """A challenge in a list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    title: str
+
+
+class CaseOut(BaseModel):
+    """A case as organisers see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_key: str
+    centre_id: int | None
+    is_sample: bool
+    input_paths: list[str]
+    input_sha256: str | None
+
+
+class InputsStoredOut(BaseModel):
+    """Result of an inputs upload."""
+
+    archive_sha256: str
+    cases_updated: list[str]
+    cases_total: int
+
+
+class LabelSetOut(BaseModel):
+    """A label-set version."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    task_id: int
+    paradigm: str
+    version: int
+    sha256: str
+    active: bool
+    file_count: int
+    size_bytes: int
+    created_at: datetime
+
+
+class LabelSetStoredOut(LabelSetOut):
+    """Result of a label upload; ``created`` is false when identical labels were stored before."""
+
+    created: bool

@@ -1,0 +1,1 @@
+"""Leaderboards: which submission counts, visibility, cached boards, CSV, team history."""

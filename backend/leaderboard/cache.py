@@ -1,0 +1,97 @@
+"""Cached leaderboard responses and the invalidation hook writers call.
+
+A board costs a query of every counted case score plus a 1,000-sample
+bootstrap; serving one is a dictionary look-up. Entries are keyed by phase,
+view and filters and stamped with what they were built from: the phase's
+generation number (a row in the database, so a bump by the worker or another
+API process is seen here) and a fingerprint of the phase's submissions. A
+request whose stamp differs rebuilds the entry.
+
+Writers call :func:`leaderboard_changed` in the transaction that changes what
+a board shows: the worker after writing CaseScores, the phase service after a
+visibility change. This module imports no web framework, so the worker can.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.leaderboard import repository
+
+
+def leaderboard_changed(session: Session, *, phase_id: int) -> None:
+    """Invalidate every cached board of a phase, in every process, once ``session`` commits.
+
+    Parameters
+    ----------
+    session
+        The writer's session; the bump commits (or rolls back) with its change.
+    phase_id
+        The phase whose scores or visibility changed.
+    """
+    repository.bump_generation(session, phase_id=phase_id)
+
+
+def stamp(session: Session, *, phase_id: int) -> tuple[Any, ...]:
+    """What a cached board of the phase must have been built from to be served.
+
+    Read it *before* the data: a commit landing in between then leaves newer
+    data under an older stamp (rebuilt next time), never older data under a
+    newer one.
+    """
+    return (
+        repository.generation(session, phase_id=phase_id),
+        repository.submissions_fingerprint(session, phase_id=phase_id),
+    )
+
+
+class BoardCache:
+    """A small thread-safe LRU of built boards, each with its stamp.
+
+    Parameters
+    ----------
+    max_entries
+        How many (phase, view, filters) boards to keep.
+    """
+
+    def __init__(self, *, max_entries: int = 256) -> None:
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_build(self, key: Hashable, current: Hashable, build: Callable[[], Any]) -> Any:
+        """The entry under ``key`` if built at stamp ``current``, else ``build()`` stored.
+
+        Two requests missing at once both build (boards are deterministic);
+        holding the lock while building would serialise every phase.
+        """
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and found[0] == current:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found[1]
+            self.misses += 1
+        value = build()
+        with self._lock:
+            self._entries[key] = (current, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: The process's board cache.
+BOARDS = BoardCache()
