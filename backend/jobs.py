@@ -148,7 +148,8 @@ def _send_after_commit(session: Session) -> None:
             queue.send(job)
         except Exception:
             # The row is committed; a broker hiccup must not turn into a 500 that
-            # makes the team upload again. The stuck-submission sweep re-sends it.
+            # makes the team upload again. The submission stays queued and can be
+            # re-sent (submissions.repository.requeue_stale lists such rows).
             log.exception("job.send_failed", task=job.task_name, args=list(job.args))
         else:
             log.info("job.sent", task=job.task_name, args=list(job.args), queue=job.queue)

@@ -21,6 +21,8 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
 from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
+from backend.leaderboard.pages import mount_frontend
+from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
@@ -167,6 +169,7 @@ def create_app(
         teams_router,
         submissions_router,
         audit_router,
+        leaderboard_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
@@ -175,6 +178,7 @@ def create_app(
         """Liveness probe."""
         return {"status": "ok"}
 
+    mount_frontend(app)
     _install_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from backend.challenges.models import Case, Centre
+from backend.db import utcnow
 from backend.enums import SubmissionStatus
 from backend.leaderboard.models import LeaderboardGeneration
 from backend.submissions.models import CaseScore, Evaluation, Submission
@@ -29,11 +30,10 @@ def bump_generation(session: Session, *, phase_id: int) -> None:
     """Add one to the phase's generation (creating the row at 1), in the caller's transaction."""
     values = {"phase_id": phase_id, "generation": 1}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = LeaderboardGeneration.__table__
-    stmt = insert(table).values(**values)
+    stmt = insert(LeaderboardGeneration).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["phase_id"],
-        set_={"generation": table.c.generation + 1, "updated_at": func.now()},
+        set_={"generation": LeaderboardGeneration.generation + 1, "updated_at": utcnow()},
     )
     session.execute(stmt)
 

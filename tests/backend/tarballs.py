@@ -110,6 +110,6 @@ def zip_bytes(
             archive.writestr(name, data)
         for name, target in links:
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             archive.writestr(info, target)
     return buffer.getvalue()

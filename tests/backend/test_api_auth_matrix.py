@@ -187,9 +187,7 @@ def test_register_login_and_token_shown_once(client: TestClient) -> None:
     again = client.post("/api/v1/auth/register", json=body)
     assert again.status_code == 409
     assert "exists already" in again.json()["message"]
-    wrong = client.post(
-        "/api/v1/auth/login", json={"email": "ada@example.org", "password": "nope"}
-    )
+    wrong = client.post("/api/v1/auth/login", json={"email": "ada@example.org", "password": "nope"})
     assert wrong.status_code == 401
     login = client.post(
         "/api/v1/auth/login", json={"email": "ADA@example.org", "password": "correct horse"}

@@ -1,0 +1,130 @@
+"""Leaderboards (JSON and CSV), team histories and the organisers' leaderboard actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from backend.deps import CurrentUser, OptionalUser, OrganiserUser, SessionDep, SettingsDep
+from backend.errors import DomainError
+from backend.leaderboard import history, service
+from backend.leaderboard.csv_export import board_csv
+from backend.leaderboard.schemas import (
+    ActionOut,
+    Board,
+    CaseScoresOut,
+    History,
+    TeamsOut,
+    View,
+)
+
+router = APIRouter(tags=["leaderboard"])
+
+CentreQuery = Annotated[
+    str | None, Query(description="A centre's code: that centre's ranking. Omit for overall.")
+]
+ParadigmQuery = Annotated[
+    str | None,
+    Query(description="One of the task's paradigms. Omit for the task's final ranking."),
+]
+ViewQuery = Annotated[
+    View,
+    Query(description="`organisers` adds organiser-affiliated teams (organisers only)."),
+]
+
+
+@router.get("/phases/{phase_id}/leaderboard", response_model=Board)
+def get_leaderboard(
+    *,
+    phase_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    centre: CentreQuery = None,
+    paradigm: ParadigmQuery = None,
+    view: ViewQuery = "public",
+) -> Board:
+    """The phase's ranking: every metric value and rank, mean rank, position, stability.
+
+    Hidden boards (final phases until published) come back with `hidden: true`,
+    a `hidden_note` and no rows, except to organisers.
+    """
+    return service.get_board(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    )
+
+
+@router.get(
+    "/phases/{phase_id}/leaderboard.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per team."}},
+)
+def get_leaderboard_csv(
+    *,
+    phase_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    centre: CentreQuery = None,
+    paradigm: ParadigmQuery = None,
+    view: ViewQuery = "public",
+) -> Response:
+    """The same board as CSV (403 while it is hidden from you)."""
+    board = service.get_board(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    )
+    if board.hidden:
+        raise DomainError(board.hidden_note or "this leaderboard is hidden", 403)
+    name = f"leaderboard-{board.phase.challenge}-{board.phase.task}-{board.phase.slug}"
+    name += "".join(f"-{x}" for x in (centre, paradigm) if x)
+    return Response(
+        board_csv(board),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.post("/phases/{phase_id}/leaderboard/publish", response_model=ActionOut)
+def publish_leaderboard(phase_id: int, organiser: OrganiserUser, session: SessionDep) -> ActionOut:
+    """Make a closed phase's leaderboard public (organisers; idempotent; audited)."""
+    return history.publish(session, phase_id=phase_id, actor=organiser)
+
+
+@router.get("/phases/{phase_id}/history", response_model=History)
+def get_history(
+    phase_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    team_id: Annotated[int | None, Query(description="Another team (organisers only).")] = None,
+) -> History:
+    """Your team's submissions with status, failure class, message, runtime and (validation
+    phases only) log tail, which one counts, the remaining quota and the quota ledger."""
+    return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
+
+
+@router.get("/phases/{phase_id}/teams", response_model=TeamsOut)
+def list_phase_teams(phase_id: int, _: OrganiserUser, session: SessionDep) -> TeamsOut:
+    """Every team of the phase's challenge, organiser-affiliated ones included (organisers)."""
+    return history.phase_teams(session, phase_id=phase_id)
+
+
+@router.get("/submissions/{submission_id}/case-scores", response_model=CaseScoresOut)
+def get_case_scores(submission_id: int, _: OrganiserUser, session: SessionDep) -> CaseScoresOut:
+    """A submission's per-case scores from its latest evaluation (organisers)."""
+    return history.case_scores(session, submission_id=submission_id)
+
+
+@router.post("/submissions/{submission_id}/rescore", response_model=ActionOut)
+def rescore_submission(
+    submission_id: int, organiser: OrganiserUser, session: SessionDep, settings: SettingsDep
+) -> ActionOut:
+    """Queue a finished submission for another run and scoring (organisers; audited)."""
+    return history.rescore(
+        session, submission_id=submission_id, actor=organiser, queue=settings.evaluation_queue
+    )
+
+
+@router.post("/submissions/{submission_id}/select", response_model=ActionOut)
+def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
+    """Make this succeeded submission the one your team is ranked by (`selected` phases)."""
+    return history.select(session, submission_id=submission_id, user=user)

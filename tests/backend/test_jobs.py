@@ -1,0 +1,77 @@
+"""Enqueue-after-commit at the session level (SQLite and PostgreSQL behave alike here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from backend.db import make_session_factory
+from backend.jobs import Job, LocalJobQueue, RecordingJobQueue, bind_queue, enqueue, pending_jobs
+
+
+@pytest.fixture
+def session(sqlite_url: str, engine_for: Callable[[str], Engine]) -> Session:
+    return make_session_factory(engine_for(sqlite_url))()
+
+
+def test_sent_only_after_commit(session: Session) -> None:
+    queue = RecordingJobQueue()
+    bind_queue(session, queue)
+    session.execute(text("SELECT 1"))
+    enqueue(session, task_name="evaluate_submission", args=[7], queue="gpu")
+    assert queue.sent == []
+    session.commit()
+    assert queue.sent == [Job("evaluate_submission", (7,), "gpu")]
+
+
+def test_dropped_on_rollback(session: Session) -> None:
+    queue = RecordingJobQueue()
+    bind_queue(session, queue)
+    session.execute(text("SELECT 1"))
+    enqueue(session, task_name="evaluate_submission", args=[7], queue="gpu")
+    session.rollback()
+    session.commit()  # a later commit must not resurrect the dropped job
+    assert queue.sent == []
+    assert pending_jobs(session) == []
+
+
+def test_savepoint_rollback_keeps_the_outer_transactions_jobs(session: Session) -> None:
+    queue = RecordingJobQueue()
+    bind_queue(session, queue)
+    session.execute(text("SELECT 1"))
+    enqueue(session, task_name="a", args=[1], queue="q")
+    savepoint = session.begin_nested()
+    session.execute(text("SELECT 1"))
+    savepoint.rollback()
+    session.commit()
+    assert [j.task_name for j in queue.sent] == ["a"]
+
+
+def test_session_without_queue_refuses_to_enqueue(session: Session) -> None:
+    with pytest.raises(RuntimeError, match="bind_queue"):
+        enqueue(session, task_name="a", args=[], queue="q")
+
+
+def test_local_queue_runs_registered_handlers_and_records_the_rest() -> None:
+    queue = LocalJobQueue()
+    seen: list[int] = []
+    queue.register("evaluate_submission", seen.append)
+    queue.send(Job("evaluate_submission", (3,), "q"))
+    queue.send(Job("unknown", (4,), "q"))
+    queue.shutdown()
+    assert seen == [3]
+    assert [j.task_name for j in queue.unhandled] == ["unknown"]
+
+
+def test_a_broker_failure_after_commit_does_not_raise(session: Session) -> None:
+    class Broken:
+        def send(self, job: Job) -> None:
+            raise ConnectionError("broker down")
+
+    bind_queue(session, Broken())
+    session.execute(text("SELECT 1"))
+    enqueue(session, task_name="a", args=[1], queue="q")
+    session.commit()  # the row is committed; the sweep re-sends (logged, not raised)
