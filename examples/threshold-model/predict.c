@@ -1,4 +1,4 @@
-/* Podium's example participant container: a liver-lesion "model" in 250 lines of C.
+/* Podium's example participant container: a liver-lesion "model" in a few hundred lines of C.
  *
  * For every /input/<case>.nii.gz it writes /output/<case>.nii.gz (uint8, lesion = 1,
  * the input's geometry). Method, chosen to work on either CT phase without being told
@@ -6,9 +6,10 @@
  *   1. 3x3x3 mean filter (the noise is what a threshold trips on);
  *   2. the liver's intensity L = the mode of the soft-tissue histogram;
  *   3. liver = the largest 6-connected region within L +/- TOLERANCE_HU;
- *   4. lesions = the regions the liver encloses (cavities not reachable from the
- *      volume's border) that are at least MIN_LESION_VOXELS large: anything inside
- *      the liver that is darker or brighter than liver.
+ *   4. lesion candidates = what the liver encloses, in 3-D or within an axial slice
+ *      (so lesions at the liver's surface count): anything darker or brighter than liver;
+ *   5. candidates under MIN_LESION_VOXELS are noise; the rest are cut at EDGE_FRACTION
+ *      of their own contrast, undoing the blur of step 1.
  * Usage: predict [INPUT_DIR [OUTPUT_DIR]]   (defaults /input and /output)
  */
 #include <dirent.h>
