@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from scipy import ndimage
 sitk = pytest.importorskip("SimpleITK")
 
 from backend.challenges.spec import parse_challenge_yaml  # noqa: E402
+from demo import phantom  # noqa: E402
 from demo.data import CENTRES, generate_demo_dataset  # noqa: E402
 from demo.phantom import synthesize_phantom  # noqa: E402
 
@@ -124,3 +126,10 @@ def test_challenge_yaml_is_accepted_and_names_existing_files(dataset) -> None:
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate_demo_dataset(tmp_path, **kwargs)
+
+
+def test_phantom_examples_run() -> None:
+    # demo/ is outside pytest's doctest paths; its examples must still hold.
+    results = doctest.testmod(phantom, raise_on_error=False)
+    assert results.attempted > 0
+    assert results.failed == 0
