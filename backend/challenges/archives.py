@@ -102,7 +102,9 @@ def _zip_members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
                 raise _bad(f"member {name!r} is a link; put the file itself in the archive")
             if info.is_dir():
                 continue
-            if mode and not stat.S_ISREG(mode):
+            # Zip tools often store permission bits without a file type; only a
+            # type that is present and not "regular" is refused.
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 raise _bad(f"member {name!r} is not a regular file")
             with archive.open(info) as handle:
                 yield name, handle
