@@ -64,3 +64,33 @@ def run_script(docker_client, runner, tmp_path) -> Callable[..., ScriptRun]:
         return ScriptRun(result=runner.run(spec), output_dir=output_dir, name=name)
 
     return run
+
+
+@pytest.fixture
+def worker_context(committing_postgres_url, docker_client, tmp_path):
+    """A worker context on a fresh committed PostgreSQL database and a temporary data root."""
+    from backend.db import make_engine, make_session_factory
+    from worker.config import WorkerSettings
+    from worker.context import WorkerContext
+    from worker.runner.base import MIB
+    from worker.storage import FilesystemStorage
+
+    engine = make_engine(committing_postgres_url)
+    settings = WorkerSettings(
+        database_url=committing_postgres_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        max_attempts=2,
+        retry_backoff_s=0,
+        output_bytes=16 * MIB,
+        tmp_bytes=4 * MIB,
+        run_cpus=1.0,
+        run_pids=64,
+    )
+    yield WorkerContext(
+        session_factory=make_session_factory(engine),
+        storage=FilesystemStorage(settings.data_root),
+        runner=DockerRunner(client_factory=lambda: docker_client),
+        settings=settings,
+    )
+    engine.dispose()

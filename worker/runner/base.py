@@ -32,12 +32,15 @@ class SubmissionFailure(Exception):  # noqa: N818 - the house name (ARCHITECTURE
         ``image_invalid``).
     message
         What happened and what to change, in words a team can act on.
+    log
+        The container's log (head and tail), when a run produced one.
     """
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, log: str = "") -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.log = log
 
 
 class InfrastructureError(Exception):
@@ -124,6 +127,9 @@ class RunSpec:
         Device IDs of the GPUs to expose (empty: none).
     env
         Extra environment variables.
+    replaces
+        Names of earlier attempts' containers, removed (with their keeper and
+        volume) before this one starts: a worker that died leaves them running.
     """
 
     name: str
@@ -133,6 +139,7 @@ class RunSpec:
     limits: RunLimits
     gpus: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

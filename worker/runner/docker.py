@@ -228,7 +228,8 @@ class DockerRunner:
         volume_name = f"{spec.name}-output"
         keeper_name = f"{spec.name}-keeper"
         with _engine_errors("preparing the run"):
-            self._remove_leftovers(spec.name, keeper_name, volume_name)
+            for name in (*spec.replaces, spec.name):
+                self._remove_leftovers(name, f"{name}-keeper", f"{name}-output")
             try:
                 keeper_image = ensure_keeper_image(self.client)
             except RuntimeError as exc:
@@ -316,7 +317,8 @@ class DockerRunner:
         return {
             **self._hardening(),
             "mounts": [docker.types.Mount("/output", volume_name, type="volume", no_copy=True)],
-            "mem_limit": 16 * 1024 * 1024,
+            # runc itself runs in the cgroup while starting; below ~32 MiB it can be OOM-killed.
+            "mem_limit": 64 * 1024 * 1024,
             "pids_limit": 4,
             "labels": {"podium.role": "keeper"},
         }

@@ -1,0 +1,86 @@
+"""Worker settings: the backend's settings plus what only a worker host needs.
+
+Read from the same ``PODIUM_*`` environment as the API (one place, one prefix).
+To add a GPU host: start one worker process per GPU with ``PODIUM_GPUS=<index>``
+and ``PODIUM_WORKER_QUEUE=<host class>`` (e.g. ``gpu-a100``); see docs/worker.md.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from backend.config import Settings
+from worker.runner.base import GIB, MIB, RunLimits
+
+
+class WorkerSettings(Settings):
+    """Settings of one worker process.
+
+    Attributes
+    ----------
+    gpus
+        Comma-separated GPU device IDs this worker hands to containers
+        (``PODIUM_GPUS``); empty: no GPU (CI, CPU-only hosts).
+    worker_queue
+        The queue this worker consumes (a GPU host class).
+    work_dir
+        Local scratch for staged images, inputs and outputs; must be at the same
+        path for the Docker engine (compose mounts it so).
+    storage_backend
+        ``filesystem`` (the data root, possibly a shared mount) or ``s3``.
+    run_cpus, run_pids, output_bytes, tmp_bytes
+        Sandbox limits not set per phase.
+    max_attempts
+        Runs of a submission before an infrastructure fault ends it in ``error``.
+    retry_backoff_s
+        First retry delay; doubled at each retry.
+    stuck_margin_s
+        How long past its phase's time limit a running submission may stay
+        before the reaper takes it back.
+    """
+
+    gpus: str = ""
+    worker_queue: str = "evaluation"
+    work_dir: Path | None = None
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    run_cpus: float = Field(default=4.0, gt=0)
+    run_pids: int = Field(default=512, gt=0)
+    output_bytes: int = Field(default=8 * GIB, gt=0)
+    tmp_bytes: int = Field(default=1 * GIB, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_s: float = Field(default=30.0, ge=0)
+    stuck_margin_s: float = Field(default=900.0, ge=0)
+
+    @property
+    def gpu_ids(self) -> tuple[str, ...]:
+        """``PODIUM_GPUS`` as a tuple of device IDs."""
+        return tuple(g.strip() for g in self.gpus.split(",") if g.strip())
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where runs are staged (``work_dir`` or ``<data root>/work``)."""
+        return self.work_dir or self.data_root / "work"
+
+    def limits(self, *, time_limit_s: float, memory_limit_mb: int) -> RunLimits:
+        """The sandbox limits of a phase on this worker."""
+        return RunLimits(
+            wall_seconds=float(time_limit_s),
+            memory_bytes=int(memory_limit_mb) * MIB,
+            pids=self.run_pids,
+            cpus=self.run_cpus,
+            output_bytes=self.output_bytes,
+            tmp_bytes=self.tmp_bytes,
+        )
+
+
+@lru_cache
+def get_worker_settings() -> WorkerSettings:
+    """The process-wide worker settings, read once."""
+    return WorkerSettings()

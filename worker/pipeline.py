@@ -1,0 +1,306 @@
+"""One evaluation, stage by stage, without the database: stage, run, collect, score.
+
+:mod:`worker.tasks` reads what to do from the database, calls these functions
+and writes the results back; everything here works on plain values, local
+folders and a :class:`~worker.storage.Storage`, so the benchmark and the
+re-scoring path use the same code.
+
+The container sees ``/input/<case><ext>`` (one input file per case; several
+become ``<case>_0000<ext>``, ``<case>_0001<ext>``, ...) and must write
+``/output/<case>.nii.gz``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from scoring.io import EXTENSIONS
+from scoring.labelcase import LabelCase, LabelError
+from scoring.metrics import score_case
+from scoring.results import CaseResult, Mode
+from worker.outputs import CollectedOutputs, collect_outputs, split_case_name
+from worker.runner.base import (
+    ContainerRunner,
+    ImageRef,
+    InfrastructureError,
+    RunLimits,
+    RunResult,
+    RunSpec,
+    SubmissionFailure,
+)
+from worker.storage import Storage, StorageError
+
+
+def scorer_version() -> str:
+    """The version of the scoring code, stored with every evaluation."""
+    try:
+        return f"podium-scoring {version('podium')}"
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "podium-scoring unversioned"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseInput:
+    """A case to run: database id, key (the file stem) and its input files' keys."""
+
+    case_pk: int
+    case_key: str
+    input_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelSource:
+    """A label-set version of one paradigm: the folder holding ``<case><ext>`` files."""
+
+    paradigm: str
+    label_set_id: int
+    version: int
+    sha256: str
+    storage_path: str
+
+    def describe(self) -> dict[str, object]:
+        """What an evaluation records about it."""
+        return {"label_set_id": self.label_set_id, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(slots=True)
+class Timings:
+    """Seconds spent in each stage (the benchmark prints them)."""
+
+    load: float = 0.0
+    run: float = 0.0
+    collect: float = 0.0
+    score: float = 0.0
+    persist: float = 0.0
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            setattr(self, name, getattr(self, name) + elapsed)
+
+
+@dataclass(slots=True, kw_only=True)
+class RunOutcome:
+    """A finished, successful container run and what it wrote."""
+
+    result: RunResult
+    collected: CollectedOutputs
+
+
+def input_names(case: CaseInput) -> list[str]:
+    """The file names a case's inputs get in ``/input``.
+
+    Examples
+    --------
+    >>> input_names(CaseInput(case_pk=1, case_key="c7", input_keys=("x/a.nii.gz",)))
+    ['c7.nii.gz']
+    >>> input_names(CaseInput(case_pk=1, case_key="c7", input_keys=("a.nii.gz", "b.mha")))
+    ['c7_0000.nii.gz', 'c7_0001.mha']
+    """
+    names = []
+    for index, key in enumerate(case.input_keys):
+        parts = split_case_name(Path(key).name)
+        extension = parts[1] if parts else ".nii.gz"
+        suffix = "" if len(case.input_keys) == 1 else f"_{index:04d}"
+        names.append(f"{case.case_key}{suffix}{extension}")
+    return names
+
+
+def stage_inputs(storage: Storage, cases: Sequence[CaseInput], destination: Path) -> None:
+    """Put the cases' input files (and nothing else) into ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        for key, name in zip(case.input_keys, input_names(case), strict=True):
+            try:
+                storage.fetch(key, destination / name)
+            except StorageError as exc:
+                raise InfrastructureError(f"input of case {case.case_key}: {exc}") from exc
+
+
+def run_cases(
+    *,
+    runner: ContainerRunner,
+    image: ImageRef,
+    storage: Storage,
+    cases: Sequence[CaseInput],
+    workdir: Path,
+    name: str,
+    limits: RunLimits,
+    gpus: tuple[str, ...] = (),
+    replaces: tuple[str, ...] = (),
+    timings: Timings | None = None,
+) -> RunOutcome:
+    """Stage the inputs, run the container on them and collect its predictions.
+
+    Raises
+    ------
+    SubmissionFailure
+        The container failed (exit code, timeout, memory) or wrote no usable
+        prediction at all; ``log`` carries its log.
+    InfrastructureError
+        Staging or the engine failed.
+    """
+    timings = timings or Timings()
+    if workdir.exists():
+        shutil.rmtree(workdir)  # a previous attempt's leftovers
+    input_dir, output_dir = workdir / "input", workdir / "output"
+    output_dir.mkdir(parents=True)
+    with timings.stage("load"):
+        stage_inputs(storage, cases, input_dir)
+    spec = RunSpec(
+        name=name,
+        image=image,
+        input_dir=input_dir,
+        output_dir=output_dir,
+        limits=limits,
+        gpus=gpus,
+        replaces=replaces,
+    )
+    with timings.stage("run"):
+        result = runner.run(spec)
+    failure = result.failure(limits)
+    if failure is not None:
+        failure.log = result.log
+        raise failure
+    with timings.stage("collect"):
+        collected = collect_outputs(
+            output_dir, case_ids=[c.case_key for c in cases], notes=result.output_notes
+        )
+    if not collected.files:
+        details = " ".join(collected.problems[:20])
+        raise SubmissionFailure(
+            "no_outputs",
+            "The container exited normally but wrote no usable prediction to /output "
+            f"(expected /output/<case>.nii.gz for each input). {details}".strip(),
+            log=result.log,
+        )
+    return RunOutcome(result=result, collected=collected)
+
+
+def label_keys(storage: Storage, label: LabelSource) -> dict[str, str]:
+    """Case key -> label file key in a label-set folder."""
+    keys: dict[str, str] = {}
+    for key in storage.list(label.storage_path):
+        parts = split_case_name(Path(key).name)
+        if parts is not None:
+            current = keys.get(parts[0])
+            if current is None or EXTENSIONS.index(parts[1]) < EXTENSIONS.index(
+                split_case_name(Path(current).name)[1]  # type: ignore[index]
+            ):
+                keys[parts[0]] = key
+    return keys
+
+
+def score_predictions(
+    *,
+    storage: Storage,
+    cases: Sequence[CaseInput],
+    labels: Mapping[str, LabelSource],
+    predictions: Mapping[str, Path],
+    rejected: Mapping[str, str],
+    workdir: Path,
+    mode: Mode = "paper",
+) -> dict[tuple[str, str], CaseResult]:
+    """Score every case against every paradigm's labels.
+
+    Labels are fetched to ``workdir`` (never a folder any container sees). A
+    case whose file was rejected at collection is scored as an invalid
+    prediction with that reason; one without a file as missing.
+
+    Returns
+    -------
+    dict
+        ``(case_key, paradigm)`` -> :class:`~scoring.results.CaseResult`.
+
+    Raises
+    ------
+    InfrastructureError
+        A label file is missing or unreadable (the organisers' to fix).
+    """
+    results: dict[tuple[str, str], CaseResult] = {}
+    for paradigm, label in sorted(labels.items()):
+        available = label_keys(storage, label)
+        folder = workdir / "labels" / f"{paradigm}-v{label.version}"
+        for case in cases:
+            key = available.get(case.case_key)
+            if key is None:
+                raise InfrastructureError(
+                    f"label set {paradigm} v{label.version} has no label for case {case.case_key}"
+                )
+            local = folder / Path(key).name
+            try:
+                if not local.exists():
+                    storage.fetch(key, local)
+                label_case = LabelCase.read(local, case_id=case.case_key, mode=mode)
+            except (StorageError, LabelError) as exc:
+                raise InfrastructureError(str(exc)) from exc
+            result = score_case(label_case, predictions.get(case.case_key), mode=mode)
+            if case.case_key in rejected:
+                result.status = "invalid"
+                result.errors = [f"case {case.case_key!r}: {rejected[case.case_key]}"]
+            results[(case.case_key, paradigm)] = result
+    return results
+
+
+def prediction_key(submission_id: int, filename: str) -> str:
+    """Where a submission's prediction file is kept for re-scoring."""
+    return f"predictions/{submission_id}/{filename}"
+
+
+def store_predictions(
+    storage: Storage, *, submission_id: int, files: Mapping[str, Path]
+) -> dict[str, str]:
+    """Keep the prediction files (case key -> storage key) so re-scoring needs no run."""
+    stored = {}
+    for case_key, path in sorted(files.items()):
+        key = prediction_key(submission_id, path.name)
+        try:
+            storage.put(path, key)
+        except StorageError as exc:
+            raise InfrastructureError(f"cannot store the prediction of {case_key}: {exc}") from exc
+        stored[case_key] = key
+    return stored
+
+
+def fetch_predictions(
+    storage: Storage, *, submission_id: int, case_keys: Sequence[str], destination: Path
+) -> dict[str, Path]:
+    """The stored predictions of a submission, fetched to ``destination``."""
+    wanted = set(case_keys)
+    found: dict[str, Path] = {}
+    for key in storage.list(f"predictions/{submission_id}"):
+        parts = split_case_name(Path(key).name)
+        if parts is None or parts[0] not in wanted or parts[0] in found:
+            continue
+        local = destination / Path(key).name
+        try:
+            storage.fetch(key, local)
+        except StorageError as exc:
+            raise InfrastructureError(str(exc)) from exc
+        found[parts[0]] = local
+    return found
+
+
+def usable_failure(
+    results: Mapping[tuple[str, str], CaseResult], *, log: str = ""
+) -> SubmissionFailure | None:
+    """A failure when not a single case of the run could be scored."""
+    if not results or any(r.status == "ok" for r in results.values()):
+        return None
+    reasons = sorted({e for r in results.values() for e in r.errors})
+    return SubmissionFailure(
+        "invalid_outputs",
+        "None of the predictions could be scored. " + " ".join(reasons[:10]),
+        log=log,
+    )
