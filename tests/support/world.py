@@ -62,7 +62,8 @@ class World:
         """A queued submission of ``image`` (saved as its tarball under the data root)."""
         phase = session.get(Phase, self.phase_id)
         team = session.get(Team, self.team_id)
-        assert phase is not None and team is not None
+        assert phase is not None
+        assert team is not None
         phase.submission_limit = slot_limit
         submission = make_submission(session, team=team, phase=phase)
         key = f"submissions/{submission.id}/image.tar"

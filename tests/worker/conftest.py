@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from backend.db import make_engine, make_session_factory
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
-from worker.runner.base import RunLimits, RunResult, RunSpec
+from worker.config import WorkerSettings
+from worker.context import WorkerContext
+from worker.runner.base import MIB, RunLimits, RunResult, RunSpec
 from worker.runner.docker import DockerRunner
+from worker.storage import FilesystemStorage
 
 _names = itertools.count()
 
@@ -69,12 +73,6 @@ def run_script(docker_client, runner, tmp_path) -> Callable[..., ScriptRun]:
 @pytest.fixture
 def worker_context(committing_postgres_url, docker_client, tmp_path):
     """A worker context on a fresh committed PostgreSQL database and a temporary data root."""
-    from backend.db import make_engine, make_session_factory
-    from worker.config import WorkerSettings
-    from worker.context import WorkerContext
-    from worker.runner.base import MIB
-    from worker.storage import FilesystemStorage
-
     engine = make_engine(committing_postgres_url)
     settings = WorkerSettings(
         database_url=committing_postgres_url,

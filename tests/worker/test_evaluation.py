@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -9,7 +10,7 @@ from backend.enums import PhaseKind, SubmissionStatus
 from backend.submissions import repository as subs
 from backend.submissions.models import CaseScore, Evaluation, Submission
 from tests.support.images import build_image, shell_image
-from tests.support.world import make_world
+from tests.support.world import make_world, write_mask
 from worker.evaluation import evaluate
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
@@ -112,10 +113,6 @@ def test_a_run_interrupted_mid_way_is_redone_as_the_next_attempt(worker_context,
 def test_participant_faults_fail_and_keep_the_slot(
     worker_context, docker_client, tmp_path, script, kind, words
 ):
-    from tests.support.world import write_mask
-
-    import numpy as np
-
     write_mask(tmp_path / "wrong.nii.gz", np.ones((4, 4, 4), dtype=np.uint8))
     image = build_image(
         docker_client,
