@@ -8,6 +8,9 @@ Layout under the output folder (every path in the YAML is relative to the YAML f
     labels/venous/<case>.nii.gz       Task 1 labels
     labels/visible/<case>.nii.gz      Task 2 labels, lesions seen on the NCCT
     labels/combined/<case>.nii.gz     Task 2 labels, all phases fused
+    public/task1/input/, public/task1/labels/venous/
+    public/task2/input/, public/task2/labels/{visible,combined}/
+                                      the sample cases, as teams receive them
 
 Run ``python -m demo.data OUT_DIR`` to write it.
 """
@@ -15,6 +18,7 @@ Run ``python -m demo.data OUT_DIR`` to write it.
 from __future__ import annotations
 
 import argparse
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,11 @@ CENTRES: tuple[tuple[str, str], ...] = (
     ("external", "External"),
 )
 CHALLENGE_FILE = "trials-demo.yaml"
+#: The public sample kit: task -> (input folder, paradigms), as teams get it.
+PUBLIC_KIT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "task1": ("images/venous", ("venous",)),
+    "task2": ("images/noncontrast", ("visible", "combined")),
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,17 @@ def _plan(*, cases_per_centre: int, n_sample_cases: int) -> list[tuple[str, str,
             plan.append((f"{code}_{i + 1:03d}", code, split))
     plan += [(f"sample_{i + 1:03d}", CENTRES[0][0], "sample") for i in range(n_sample_cases)]
     return plan
+
+
+def _write_public_kit(root: Path, keys: list[str]) -> None:
+    """Copy the sample cases into ``public/<task>/``: what a team tests its container on."""
+    for task, (input_folder, paradigms) in PUBLIC_KIT.items():
+        folders = [(input_folder, "input")] + [(f"labels/{p}", f"labels/{p}") for p in paradigms]
+        for source, target in folders:
+            destination = root / "public" / task / target
+            destination.mkdir(parents=True, exist_ok=True)
+            for key in keys:
+                shutil.copyfile(root / source / f"{key}.nii.gz", destination / f"{key}.nii.gz")
 
 
 def generate_demo_dataset(
@@ -142,6 +162,7 @@ def generate_demo_dataset(
         for folder, array in volumes.items():
             write_volume(root / folder / f"{key}.nii.gz", array, spacing=spacing)
         cases.append(DemoCase(key, centre, split, phantom.n_lesions, phantom.n_visible))
+    _write_public_kit(root, [c.key for c in cases if c.split == "sample"])
     challenge_file = root / CHALLENGE_FILE
     document = challenge_document(
         centres=CENTRES,

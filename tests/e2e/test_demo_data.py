@@ -47,6 +47,15 @@ def test_generates_in_seconds_with_every_file(dataset) -> None:
     for case in generated.cases:
         for folder in FOLDERS:
             assert (generated.root / folder / f"{case.key}.nii.gz").is_file(), (folder, case.key)
+    public = generated.root / "public"
+    kit = sorted(str(p.relative_to(public)) for p in public.rglob("*.nii.gz"))
+    assert kit == [
+        "task1/input/sample_001.nii.gz",
+        "task1/labels/venous/sample_001.nii.gz",
+        "task2/input/sample_001.nii.gz",
+        "task2/labels/combined/sample_001.nii.gz",
+        "task2/labels/visible/sample_001.nii.gz",
+    ]
 
 
 def test_volumes_look_like_ct_and_labels_nest(dataset) -> None:
