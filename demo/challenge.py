@@ -68,7 +68,8 @@ def _phases(
             "title": "Final test",
             "kind": "final",
             "submission_limit": 3,
-            "leaderboard_visibility": "live",
+            # A final board is hidden until published after closing, whatever is set here.
+            "leaderboard_visibility": "hidden_until_close",
             "ranking_selection": "latest",
             **common,
             "cases": _cases(final, modality=modality),
