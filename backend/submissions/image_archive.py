@@ -58,8 +58,14 @@ def _read_members(path: Path) -> tuple[dict[str, bytes], set[str]]:
     small: dict[str, bytes] = {}
     names: set[str] = set()
     kept = 0
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    # A plain tar is read with seeks over the layer data (no second pass over
+    # gigabytes); a gzip stream can only be read front to back.
+    mode = "r|gz" if gzipped else "r:"
+    file_size = path.stat().st_size
     try:
-        with tarfile.open(path, mode="r|*") as archive:
+        with tarfile.open(path, mode=mode) as archive:
             for member in archive:
                 name = _normalise(member.name)
                 if member.issym() or member.islnk():
@@ -75,6 +81,8 @@ def _read_members(path: Path) -> tuple[dict[str, bytes], set[str]]:
                 if not (member.isfile() or member.isdir()):
                     raise _refuse(f"the archive member {name!r} is not a file or folder")
                 names.add(name)
+                if not gzipped and member.isfile() and member.offset_data + member.size > file_size:
+                    raise _refuse(f"the archive is truncated inside {name!r}; upload it again")
                 if member.isfile() and member.size <= _SMALL_MEMBER and kept < _SMALL_TOTAL:
                     handle = archive.extractfile(member)
                     if handle is not None:

@@ -39,6 +39,7 @@ def image_tarball(
     images: int = 1,
     layer_bytes: int = 1024,
     gzip_it: bool = False,
+    manifest_first: bool = False,
     extra_members: Iterable[tuple[str, bytes]] = (),
 ) -> bytes:
     """A docker-save archive: manifest.json, config json, one layer tar."""
@@ -53,13 +54,32 @@ def image_tarball(
     ]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
+        if manifest_first:
+            _add(archive, "manifest.json", json.dumps(manifest).encode())
         _add(archive, config_name, config_bytes)
         _add(archive, "layer0/layer.tar", layer.getvalue())
         for name, data in extra_members:
             _add(archive, name, data)
-        _add(archive, "manifest.json", json.dumps(manifest).encode())
+        if not manifest_first:
+            _add(archive, "manifest.json", json.dumps(manifest).encode())
     data = buffer.getvalue()
     return gzip.compress(data, compresslevel=1) if gzip_it else data
+
+
+class _Repeat:
+    """A read-only file of ``total`` bytes repeating ``block`` (nothing held but the block)."""
+
+    def __init__(self, block: bytes, total: int) -> None:
+        self.block = block
+        self.remaining = total
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.remaining if n < 0 else min(n, self.remaining)
+        out = (
+            (self.block * (n // len(self.block) + 1))[:n] if n > len(self.block) else self.block[:n]
+        )
+        self.remaining -= n
+        return out
 
 
 def write_large_image(path: Path, *, size_bytes: int) -> None:
@@ -72,16 +92,7 @@ def write_large_image(path: Path, *, size_bytes: int) -> None:
         info = tarfile.TarInfo("layer0/layer.tar")
         info.size = max(size_bytes - 64 * 1024, 1024 * 1024) // len(block) * len(block)
 
-        class _Blocks(io.RawIOBase):
-            remaining = info.size
-
-            def readinto(self, b: Any) -> int:
-                n = min(len(b), self.remaining, len(block))
-                b[:n] = block[:n]
-                self.remaining -= n
-                return n
-
-        archive.addfile(info, io.BufferedReader(_Blocks(), buffer_size=len(block)))
+        archive.addfile(info, _Repeat(block, info.size))
         manifest = [{"Config": config_name, "RepoTags": ["big:1"], "Layers": ["layer0/layer.tar"]}]
         _add(archive, "manifest.json", json.dumps(manifest).encode())
 

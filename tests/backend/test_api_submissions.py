@@ -51,6 +51,7 @@ def test_accepted_upload_is_stored_recorded_and_queued(
     ]
 
 
+_GZ = image_tarball(layer_bytes=200_000, gzip_it=True)
 HOSTILE = {
     "not an archive": (b"this is not a tarball at all" * 100, "not a tar archive"),
     "tar without manifest": (tar_gz([("hello.txt", b"hi")]), "no manifest.json"),
@@ -70,6 +71,11 @@ HOSTILE = {
     ),
     "absolute member": (image_tarball(extra_members=[("/etc/evil", b"x")]), "unsafe path"),
     "truncated": (image_tarball(layer_bytes=200_000)[:150_000], "truncated"),
+    "truncated in a layer, manifest first": (
+        image_tarball(layer_bytes=200_000, manifest_first=True)[:150_000],
+        "truncated",
+    ),
+    "truncated gzip": (_GZ[: len(_GZ) // 2], "truncated"),
 }
 
 
