@@ -30,6 +30,13 @@ def _surface_mm(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.nda
     return np.argwhere(mask & ~eroded) * np.asarray(spacing, dtype=float)
 
 
+def _nearest(points: np.ndarray, others: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Distance from each of ``points`` to the nearest of ``others`` (brute force, in chunks)."""
+    return np.concatenate(
+        [cdist(points[i : i + chunk], others).min(axis=1) for i in range(0, len(points), chunk)]
+    )
+
+
 def _lesion_entry(
     pred_mask: np.ndarray, ref_mask: np.ndarray, spacing: tuple[float, float, float], mode: Mode
 ) -> dict[str, float]:
@@ -39,8 +46,7 @@ def _lesion_entry(
     jaccard = dice / (2.0 - dice)
     rvd = abs(n_p - n_g) / n_g if mode == "paper" else abs(n_g - n_p) / n_p
     sp, sg = _surface_mm(pred_mask, spacing), _surface_mm(ref_mask, spacing)
-    dist = cdist(sp, sg)
-    d_pg, d_gp = dist.min(axis=1), dist.min(axis=0)
+    d_pg, d_gp = _nearest(sp, sg), _nearest(sg, sp)
     total = len(sp) + len(sg)
     return {
         "dice": dice,

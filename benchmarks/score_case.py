@@ -1,0 +1,150 @@
+"""Benchmark: scoring one real TriALS case (venous_0, 637×512×512) against its floor and the oracle.
+
+Prints seconds per case, peak RSS, and the ratios to
+
+- the floor: reading both volumes with SimpleITK and one pass over each
+  (``np.count_nonzero(a == 1)``), the least any scorer must do;
+- the plain oracle (``tests/scoring/oracle.py``: full-volume masks, brute-force
+  distances), measured in the same run.
+
+Each measurement runs in a fresh process so its peak RSS is its own. Usage::
+
+    .venv/bin/python benchmarks/score_case.py [--case venous_0] [--repeat 3] [--mode paper]
+                                              [--no-oracle]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import SimpleITK
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scoring.labelcase import LabelCase  # noqa: E402  (after the path set-up above)
+from scoring.metrics import score_case  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "data" / "trials-sample"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _floor(case: str) -> dict[str, float]:
+    start = time.perf_counter()
+    for folder in ("labels", "predictions"):
+        image = SimpleITK.ReadImage(str(SAMPLE / folder / f"{case}.nii.gz"))
+        array = SimpleITK.GetArrayViewFromImage(image)
+        # One pass, in slabs (a full-size boolean temporary would cost more than
+        # the scorer's own pass and flatter the ratio).
+        for z in range(0, array.shape[0], 32):
+            np.count_nonzero(array[z : z + 32] == 1)
+        del array, image
+    return {"seconds": time.perf_counter() - start}
+
+
+def _fast(case: str, mode: str) -> dict[str, float]:
+    start = time.perf_counter()
+    label = LabelCase.read(SAMPLE / "labels" / f"{case}.nii.gz", case_id=case, mode=mode)  # type: ignore[arg-type]
+    labelled = time.perf_counter()
+    result = score_case(label, SAMPLE / "predictions" / f"{case}.nii.gz")
+    done = time.perf_counter()
+    # A second submission on the same case reuses the prepared label.
+    score_case(label, SAMPLE / "predictions" / f"{case}.nii.gz")
+    again = time.perf_counter()
+    assert result.status == "ok", result.errors
+    return {
+        "seconds": done - start,
+        "label_seconds": labelled - start,
+        "warm_label_seconds": again - done,
+        "tp_50": result.tp_50,
+        "dice": result.dice,
+    }
+
+
+def _oracle(case: str, mode: str) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests" / "scoring"))
+    oracle_case = importlib.import_module("oracle").oracle_case
+
+    start = time.perf_counter()
+    label_image = SimpleITK.ReadImage(str(SAMPLE / "labels" / f"{case}.nii.gz"))
+    pred_image = SimpleITK.ReadImage(str(SAMPLE / "predictions" / f"{case}.nii.gz"))
+    label = SimpleITK.GetArrayFromImage(label_image).transpose(2, 1, 0)
+    pred = SimpleITK.GetArrayFromImage(pred_image).transpose(2, 1, 0)
+    spacing = label_image.GetSpacing()
+    result = oracle_case(
+        np.ascontiguousarray(pred), np.ascontiguousarray(label), spacing=spacing, mode=mode
+    )
+    return {"seconds": time.perf_counter() - start, "tp_50": result.tp_50, "dice": result.dice}
+
+
+def _child(part: str, case: str, mode: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", part, "--case", case, "--mode", mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default="venous_0")
+    parser.add_argument("--mode", default="paper", choices=["paper", "reference"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-oracle", action="store_true")
+    parser.add_argument("--child", choices=["floor", "fast", "oracle"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        if args.child == "floor":
+            out = _floor(args.case)
+        elif args.child == "fast":
+            out = _fast(args.case, args.mode)
+        else:
+            out = _oracle(args.case, args.mode)
+        out["peak_rss_mib"] = _peak_rss_mib()
+        print(json.dumps(out))
+        return
+
+    floors = [_child("floor", args.case, args.mode) for _ in range(args.repeat)]
+    fasts = [_child("fast", args.case, args.mode) for _ in range(args.repeat)]
+    floor = statistics.median(f["seconds"] for f in floors)
+    fast = statistics.median(f["seconds"] for f in fasts)
+    print(f"case {args.case}, {args.mode} mode, median of {args.repeat} fresh processes")
+    floor_rss = max(f["peak_rss_mib"] for f in floors)
+    print(f"floor (read both + one pass): {floor:7.3f} s   peak RSS {floor_rss:6.0f} MiB")
+    print(
+        f"podium scorer (cold label):   {fast:7.3f} s   peak RSS "
+        f"{max(f['peak_rss_mib'] for f in fasts):6.0f} MiB   = {fast / floor:.2f} x floor"
+    )
+    label_s = statistics.median(f["label_seconds"] for f in fasts)
+    warm_s = statistics.median(f["warm_label_seconds"] for f in fasts)
+    print(f"  of which label preparation:  {label_s:7.3f} s")
+    print(f"  with a prepared label (another submission): {warm_s:7.3f} s")
+    if not args.no_oracle:
+        oracle = _child("oracle", args.case, args.mode)
+        assert oracle["tp_50"] == fasts[0]["tp_50"]
+        assert abs(oracle["dice"] - fasts[0]["dice"]) < 1e-9
+        print(
+            f"plain oracle (full volumes):  {oracle['seconds']:7.3f} s   peak RSS "
+            f"{oracle['peak_rss_mib']:6.0f} MiB   scorer is {oracle['seconds'] / fast:.0f} x faster"
+        )
+
+
+if __name__ == "__main__":
+    main()
