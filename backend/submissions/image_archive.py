@@ -62,10 +62,11 @@ def _read_members(path: Path) -> tuple[dict[str, bytes], set[str]]:
         gzipped = probe.read(2) == b"\x1f\x8b"
     # A plain tar is read with seeks over the layer data (no second pass over
     # gigabytes); a gzip stream can only be read front to back.
-    mode = "r|gz" if gzipped else "r:"
     file_size = path.stat().st_size
     try:
-        with tarfile.open(path, mode=mode) as archive:
+        with (
+            tarfile.open(path, mode="r|gz") if gzipped else tarfile.open(path, mode="r:")
+        ) as archive:
             for member in archive:
                 name = _normalise(member.name)
                 if member.issym() or member.islnk():
