@@ -112,6 +112,11 @@ def test_compose_cli_accepts_the_file(resolved: dict[str, Any]) -> None:
         assert service.get("restart") in {"unless-stopped", "always"}, name
         if name != "worker-gpu0":
             assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    # Only the API is published, and on loopback: TLS and the public face are the proxy's.
+    assert [n for n, svc in services.items() if svc.get("ports")] == ["api"]
+    (port,) = services["api"]["ports"]
+    host_ip = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
+    assert host_ip == "127.0.0.1"
     env = services["api"]["environment"]
     assert env["PODIUM_DATABASE_URL"] == (
         "postgresql+psycopg://podium:test-db-password@postgres:5432/podium"
