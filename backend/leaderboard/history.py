@@ -16,6 +16,7 @@ from backend.enums import (
 from backend.errors import ConflictError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, enqueue
 from backend.leaderboard import cache, repository
+from backend.leaderboard.context import is_organiser, load_phase
 from backend.leaderboard.schemas import (
     ActionOut,
     CaseScoreOut,
@@ -28,7 +29,6 @@ from backend.leaderboard.schemas import (
     TeamsOut,
 )
 from backend.leaderboard.selection import counted_submissions
-from backend.leaderboard.service import is_organiser, load_phase
 from backend.leaderboard.visibility import can_publish
 from backend.submissions import repository as submissions
 from backend.submissions.models import Submission
