@@ -3,7 +3,8 @@
 Usage::
 
     podium-score PRED_DIR LABEL_DIR [--cases cases.csv] [--centres centres.csv]
-                 [--mode paper|reference] [--out DIR] [--jobs N] [--quiet]
+                 [--mode paper|reference] [--out DIR] [--jobs N]
+                 [--label-cache DIR] [--quiet]
 
 A bad prediction never stops the run (it is scored per mode and its reason
 written out); unusable input (missing folders, no cases, an unreadable label)
@@ -24,7 +25,7 @@ from tqdm import tqdm
 
 from scoring.aggregate import DatasetMetrics, dataset_metrics
 from scoring.io import EXTENSIONS, CaseInputError, find_case_file
-from scoring.labelcase import LabelCase
+from scoring.labelcase import LabelCase, read_cached
 from scoring.metrics import score_case
 from scoring.report import write_outputs
 from scoring.results import MODES, CaseResult, Mode
@@ -44,11 +45,17 @@ class Task:
     label: str
     prediction: str | None
     mode: Mode
+    label_cache: str | None = None
 
 
 def _score(task: Task) -> tuple[str, CaseResult | None, str | None]:
     try:
-        label = LabelCase.read(task.label, case_id=task.case_id, mode=task.mode)
+        if task.label_cache:
+            label = read_cached(
+                task.label, case_id=task.case_id, mode=task.mode, cache_dir=task.label_cache
+            )
+        else:
+            label = LabelCase.read(task.label, case_id=task.case_id, mode=task.mode)
     except CaseInputError as exc:
         return task.case_id, None, str(exc)
     return task.case_id, score_case(label, task.prediction, mode=task.mode), None
@@ -96,7 +103,14 @@ def _label_case_ids(label_dir: Path) -> list[str]:
     return sorted(ids)
 
 
-def plan(pred_dir: Path, label_dir: Path, *, cases: list[str] | None, mode: Mode) -> list[Task]:
+def plan(
+    pred_dir: Path,
+    label_dir: Path,
+    *,
+    cases: list[str] | None,
+    mode: Mode,
+    label_cache: Path | None = None,
+) -> list[Task]:
     """The cases to score, checking that every one has a label."""
     for directory, what in ((pred_dir, "prediction"), (label_dir, "label")):
         if not directory.is_dir():
@@ -111,7 +125,15 @@ def plan(pred_dir: Path, label_dir: Path, *, cases: list[str] | None, mode: Mode
             unlabelled.append(case_id)
             continue
         prediction = find_case_file(pred_dir, case_id)
-        tasks.append(Task(case_id, str(label), str(prediction) if prediction else None, mode))
+        tasks.append(
+            Task(
+                case_id=case_id,
+                label=str(label),
+                prediction=str(prediction) if prediction else None,
+                mode=mode,
+                label_cache=str(label_cache) if label_cache else None,
+            )
+        )
     if unlabelled:
         shown = ", ".join(unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
         raise UsageError(f"no label file in {label_dir} for {len(unlabelled)} case(s): {shown}")
@@ -149,6 +171,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=MODES, default="paper")
     parser.add_argument("--out", type=Path, default=Path("scores"), help="output folder")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument(
+        "--label-cache",
+        type=Path,
+        help="folder of prepared labels, reused across runs (organiser-owned: holds pickles)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -162,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("--jobs must be at least 1")
         cases = read_cases(args.cases) if args.cases else None
         centres = read_centres(args.centres) if args.centres else {}
-        tasks = plan(args.pred_dir, args.label_dir, cases=cases, mode=mode)
+        tasks = plan(
+            args.pred_dir, args.label_dir, cases=cases, mode=mode, label_cache=args.label_cache
+        )
         unknown = sorted(set(centres) - {t.case_id for t in tasks})
         if args.cases and unknown:
             raise UsageError(f"centres file names cases not scored: {', '.join(unknown[:5])}")

@@ -95,8 +95,9 @@ def _read_image(path: Path) -> Any:
     try:
         image: Any = SimpleITK.ReadImage(str(path))
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CaseInputError(f"{path.name}: cannot be read as an image ({first})") from exc
+        raise CaseInputError(
+            f"{path.name}: cannot be read as an image ({_reason(exc, path)})"
+        ) from exc
     if image.GetDimension() != 3:
         raise CaseInputError(f"{path.name}: expected a 3-D image, got {image.GetDimension()}-D")
     if image.GetNumberOfComponentsPerPixel() != 1:
@@ -105,6 +106,15 @@ def _read_image(path: Path) -> Any:
             f"{image.GetNumberOfComponentsPerPixel()} (a vector or RGB image)"
         )
     return image
+
+
+def _reason(exc: RuntimeError, path: Path) -> str:
+    """SimpleITK's own reason: the last line of its message, without its source location."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    reason = lines[-1].removeprefix("sitk::ERROR:").strip()
+    return reason.replace(str(path), path.name)
 
 
 def _geometry(image: Any) -> Geometry:

@@ -8,8 +8,11 @@ picklable, so the server can keep it in a cache or on disk.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +21,9 @@ from scoring.io import CaseInputError, Geometry, read_lesions
 from scoring.lesions import Components, components_from_coords
 from scoring.results import Mode
 from scoring.surface import group_surface
+
+#: Bumped whenever a cached LabelCase could differ from a freshly computed one.
+CACHE_FORMAT = 1
 
 # The reference stores matched predictions in a uint8 mask labelled with the
 # reference ids, so its results wrap above this many reference lesions.
@@ -128,3 +134,46 @@ class LabelCase:
         """Compute every single lesion's surface now (before caching the object)."""
         for k in range(1, self.components.count + 1):
             self.surface((k,))
+
+
+def cache_key(path: str | os.PathLike[str], *, mode: Mode) -> str:
+    """A key naming the prepared form of a label file: its content, the mode, the format."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()}-{mode}-v{CACHE_FORMAT}"
+
+
+def read_cached(
+    path: str | os.PathLike[str],
+    *,
+    case_id: str,
+    mode: Mode = "paper",
+    cache_dir: str | os.PathLike[str],
+) -> LabelCase:
+    """:meth:`LabelCase.read`, through a folder of prepared labels keyed by file content.
+
+    The folder holds pickles, so it must be as trusted as the labels themselves
+    (the organisers' storage, never a team's).
+
+    Raises
+    ------
+    LabelError
+        If the label cannot be read.
+    """
+    if not os.path.isfile(path):
+        raise LabelError(f"label of case {case_id!r}: {os.path.basename(path)}: file not found")
+    entry = Path(cache_dir) / f"{cache_key(path, mode=mode)}.pickle"
+    if entry.is_file():
+        cached = pickle.loads(entry.read_bytes())  # noqa: S301 (organiser-owned cache)
+        if isinstance(cached, LabelCase):
+            cached.case_id = case_id
+            return cached
+    label = LabelCase.read(path, case_id=case_id, mode=mode)
+    label.prepare_surfaces()
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    partial = entry.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(pickle.dumps(label, protocol=pickle.HIGHEST_PROTOCOL))
+    partial.replace(entry)  # atomic: parallel workers never read half a file
+    return label

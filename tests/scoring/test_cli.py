@@ -121,3 +121,25 @@ def test_python_dash_m_scoring_is_the_cli() -> None:
     )
     assert "podium-score" in done.stdout
     assert "--centres" in done.stdout
+
+
+def test_label_cache_is_reused_and_keyed_by_content(folders) -> None:
+    root, preds, labels, _ = folders
+    cache = root / "cache"
+    args = [str(preds), str(labels), "--label-cache", str(cache), "--jobs", "2"]
+    assert _run(*args, "--out", str(root / "first")) == 0
+    entries = sorted(cache.glob("*.pickle"))
+    assert len(entries) == 1  # the four labels have the same content
+    stamp = {e: e.stat().st_mtime_ns for e in entries}
+    assert _run(*args, "--out", str(root / "second")) == 0
+    assert {e: e.stat().st_mtime_ns for e in entries} == stamp  # read, not rewritten
+    first = json.loads((root / "first" / "scores.json").read_text())
+    second = json.loads((root / "second" / "scores.json").read_text())
+    assert first["cases"] == second["cases"]
+    changed = np.zeros((8, 7, 6), dtype=np.uint8)
+    changed[0:2, 0:2, 0:2] = 1
+    write_image(labels / "a.nii.gz", changed)
+    assert _run(*args, "--out", str(root / "third")) == 0
+    assert len(list(cache.glob("*.pickle"))) == 2
+    third = json.loads((root / "third" / "scores.json").read_text())
+    assert third["cases"][0]["label_voxels"] == 8

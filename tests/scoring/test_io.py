@@ -107,7 +107,10 @@ def test_corrupt_file_makes_the_case_invalid(tmp_path) -> None:
     path.write_bytes(gzip.compress(b"this is not a NIfTI file" * 20))
     result = score_case(label, path)
     assert result.status == "invalid"
-    assert "cannot be read" in result.errors[0]
+    assert result.errors[0] == (
+        "case 'c1': c1.nii.gz: cannot be read as an image "
+        '(Unable to determine ImageIO reader for "c1.nii.gz")'
+    )
     truncated = tmp_path / "c2.nii.gz"
     good = write_image(tmp_path / "good.nii.gz", np.ones((6, 5, 4), dtype=np.uint8))
     truncated.write_bytes(good.read_bytes()[:60])
