@@ -49,7 +49,8 @@ class Progress:
         data = self._stream.read(size)
         self._sent += len(data)
         percent = 100.0 * self._sent / self._total if self._total else 100.0
-        if percent - self._shown >= 1.0 or not data:
+        # Every whole percent, and 100% once (http.client reads once more at the end).
+        if percent - self._shown >= 1.0 or (percent >= 100.0 > self._shown):
             self._shown = percent
             print(
                 f"\ruploading {self._sent / 1e6:,.1f} MB ({percent:.0f}%)", end="", file=sys.stderr

@@ -50,7 +50,7 @@ def test_upload_is_accepted_and_printed(
     submission = json.loads(result.stdout)
     assert submission["status"] == "queued"
     assert submission["size_bytes"] == tarball.stat().st_size
-    assert "(100%)" in result.stderr
+    assert result.stderr.count("(100%)") == 1
     assert [(j.task_name, j.args) for j in jobs.sent] == [
         (EVALUATE_SUBMISSION, (submission["id"],))
     ]
