@@ -10,6 +10,7 @@ build context, non-root user, health check, the commands they run).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -107,11 +108,18 @@ def _volume_specs(service: dict[str, Any]) -> list[tuple[str, str]]:
 
 def test_compose_cli_accepts_the_file(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
-    assert {"postgres", "redis", "api", "worker-gpu0"} <= set(services)
+    assert {"postgres", "redis", "api", "worker-gpu0", "scheduler"} <= set(services)
     for name, service in services.items():
         assert service.get("restart") in {"unless-stopped", "always"}, name
-        if name != "worker-gpu0":
-            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    for name in ("postgres", "redis", "api"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+    # The workers' image carries its own health check (celery inspect ping).
+    assert services["worker-gpu0"].get("healthcheck", {}).get("disable") is not True
+    # One beat for the periodic reaper, on the workers' queue, from the workers' image.
+    scheduler = services["scheduler"]
+    assert scheduler["image"] == services["worker-gpu0"]["image"]
+    assert scheduler["command"][:4] == ["celery", "-A", "worker.celery_app", "beat"]
+    assert scheduler["environment"]["PODIUM_WORKER_QUEUE"] == "evaluation"
     # Only the API is published, and on loopback: TLS and the public face are the proxy's.
     assert [n for n, svc in services.items() if svc.get("ports")] == ["api"]
     (port,) = services["api"]["ports"]
@@ -214,7 +222,10 @@ def test_dockerfile_copies_what_exists_and_runs_unprivileged(kind: str) -> None:
     if kind == "api":
         assert "alembic upgrade head &&" in command
         assert "uvicorn backend.main:create_app --factory" in command
+        assert "def create_app(" in (REPO / "backend" / "main.py").read_text(encoding="utf-8")
+        assert (REPO / "alembic.ini").is_file()
     else:
         assert "celery -A worker.celery_app worker" in command
+        assert importlib.util.find_spec("worker.celery_app") is not None
         assert "--concurrency 1 --prefetch-multiplier 1" in command
         assert '--queues \\"$PODIUM_WORKER_QUEUE\\"' in command
