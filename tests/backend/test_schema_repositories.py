@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
@@ -17,8 +19,19 @@ from tests.backend.factories import make_case, make_phase, make_submission, make
 
 
 def test_migration_matches_models(db_session: Session) -> None:
+    """``alembic upgrade head`` builds exactly what the models declare (no drift)."""
     tables = set(inspect(db_session.connection()).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    context = MigrationContext.configure(db_session.connection(), opts={"compare_type": True})
+    assert compare_metadata(context, Base.metadata) == []
+
+
+def test_sqlite_migration_matches_models(
+    sqlite_url: str, engine_for: Callable[[str], Engine]
+) -> None:
+    with engine_for(sqlite_url).connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, Base.metadata) == []
 
 
 def _exercise_worker_repository(session: Session) -> None:
