@@ -219,3 +219,26 @@ def test_openapi_describes_endpoints_errors_and_schemas(client: TestClient) -> N
     assert "ErrorBody" in spec["components"]["schemas"]
     assert "SubmissionOut" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.postgres
+def test_every_route_answers_errors_as_json_with_a_message(
+    client: TestClient, world: World
+) -> None:
+    """Anonymous and nonsense calls to every documented operation: never HTML, never bare."""
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        url = path.replace("{slug}", "no-such-challenge")
+        for name in ("phase_id", "task_id", "team_id", "user_id", "submission_id", "token_id"):
+            url = url.replace("{" + name + "}", "999999")
+        url = url.replace("{paradigm}", "nothing")
+        for method in operations:
+            for headers in ({}, world.headers("team_b")):
+                response = client.request(method.upper(), url, headers=headers, content=b"{")
+                if response.status_code >= 400:
+                    body = response.json()
+                    assert isinstance(body.get("message"), str), (method, url, body)
+                    assert body["message"], (method, url)
+                    checked += 1
+    assert checked > 20
