@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 
 import pytest
+import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from backend.db import make_session_factory
-from backend.jobs import Job, LocalJobQueue, RecordingJobQueue, bind_queue, enqueue, pending_jobs
+from backend.jobs import (
+    CeleryJobQueue,
+    Job,
+    LocalJobQueue,
+    RecordingJobQueue,
+    bind_queue,
+    enqueue,
+    pending_jobs,
+)
 
 
 @pytest.fixture
@@ -75,3 +86,19 @@ def test_a_broker_failure_after_commit_does_not_raise(session: Session) -> None:
     session.execute(text("SELECT 1"))
     enqueue(session, task_name="a", args=[1], queue="q")
     session.commit()  # the row is committed; the sweep re-sends (logged, not raised)
+
+
+@pytest.mark.redis
+def test_celery_queue_sends_by_task_name_to_the_named_queue(redis_url: str) -> None:
+    queue_name = f"test-evaluation-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        CeleryJobQueue(redis_url).send(Job("evaluate_submission", (42,), queue_name))
+        raw = client.lpop(queue_name)
+        assert raw is not None, "nothing arrived on the queue"
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "evaluate_submission"
+        assert message["headers"]["argsrepr"] in ("[42]", "(42,)")
+    finally:
+        client.delete(queue_name)
+        client.close()
