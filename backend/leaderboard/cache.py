@@ -80,12 +80,25 @@ class BoardCache:
                 return found[1]
             self.misses += 1
         value = build()
+        self.put(key, current, value)
+        return value
+
+    def get(self, key: Hashable, current: Hashable) -> Any | None:
+        """The entry under ``key`` if built at stamp ``current``, else None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != current:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, current: Hashable, value: Any) -> None:
+        """Store ``value`` under ``key``, built at stamp ``current``."""
         with self._lock:
             self._entries[key] = (current, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -93,5 +106,9 @@ class BoardCache:
             self._entries.clear()
 
 
-#: The process's board cache.
+#: The process's built boards and rankings.
 BOARDS = BoardCache()
+
+#: Parsed case results per evaluation, shared by every view and filter of a phase;
+#: stamped with the phase's generation only, which CaseScore writers bump.
+RESULTS = BoardCache(max_entries=4096)

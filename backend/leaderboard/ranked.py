@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.challenges.models import Task
 from backend.errors import DomainError
-from backend.leaderboard import repository
+from backend.leaderboard import cache, repository
 from backend.leaderboard.context import PhaseContext
 from backend.leaderboard.repository import Candidate
 from backend.leaderboard.schemas import (
@@ -82,6 +82,32 @@ def _metric_sets(task: Task, paradigms: Sequence[str]) -> Mapping[str, Sequence[
     return {p: list(sets[p]) for p in paradigms}
 
 
+def _evaluation_results(
+    session: Session, ctx: PhaseContext, *, evaluation_ids: Sequence[int]
+) -> dict[int, dict[str, list[CaseResult]]]:
+    """``results[evaluation][paradigm]``, parsed once per evaluation and phase generation."""
+    stamp = repository.generation(session, phase_id=ctx.phase.id)
+    out: dict[int, dict[str, list[CaseResult]]] = {}
+    for e in evaluation_ids:
+        found = cache.RESULTS.get(("evaluation", e), stamp)
+        if found is not None:
+            out[e] = found
+    missing = [e for e in evaluation_ids if e not in out]
+    keys = {c.id: c.key for c in ctx.cases}
+    loaded: dict[int, dict[str, list[CaseResult]]] = {e: {} for e in missing}
+    for evaluation_id, case_id, paradigm, result in repository.case_results(
+        session, evaluation_ids=missing
+    ):
+        if case_id not in keys:
+            continue  # a score of a case since removed from the test set
+        res = CaseResult.from_dict({**result, "case_id": keys[case_id]})
+        loaded[evaluation_id].setdefault(paradigm, []).append(res)
+    for e, per_paradigm in loaded.items():
+        cache.RESULTS.put(("evaluation", e), stamp, per_paradigm)
+    out.update(loaded)
+    return out
+
+
 def _results_by_team(
     session: Session,
     ctx: PhaseContext,
@@ -90,22 +116,16 @@ def _results_by_team(
     evaluations: Mapping[int, int],
 ) -> tuple[dict[str, dict[str, list[CaseResult]]], list[str]]:
     """Stored results per team and paradigm, whole centres only; and notes on dropped ones."""
-    keys = {c.id: c.key for c in ctx.cases}
     centre_of = {c.key: c.centre for c in ctx.cases}
     size = {c: sum(1 for x in ctx.cases if x.centre == c) for c in ctx.centres}
-    team_of_eval = {e: t for t, e in evaluations.items()}
+    stored = _evaluation_results(session, ctx, evaluation_ids=list(evaluations.values()))
     by_team: dict[str, dict[str, list[CaseResult]]] = {}
-    for evaluation_id, case_id, paradigm, result in repository.case_results(
-        session, evaluation_ids=list(evaluations.values())
-    ):
-        if case_id not in keys:
-            continue  # a score of a case since removed from the test set
-        name = team_names[team_of_eval[evaluation_id]]
-        res = CaseResult.from_dict({**result, "case_id": keys[case_id]})
-        by_team.setdefault(name, {}).setdefault(paradigm, []).append(res)
     notes = []
-    for name, per_paradigm in by_team.items():
-        for paradigm, results in per_paradigm.items():
+    for team_id, evaluation_id in evaluations.items():
+        name = team_names[team_id]
+        by_team[name] = {}
+        for paradigm, results in stored[evaluation_id].items():
+            kept = results
             counts: dict[str, int] = {}
             for r in results:
                 counts[centre_of[r.case_id]] = counts.get(centre_of[r.case_id], 0) + 1
@@ -113,11 +133,12 @@ def _results_by_team(
             if partial:
                 # scoring.ranking refuses a partly scored centre; rank the team there at
                 # worst values and say so rather than hide the whole board.
-                per_paradigm[paradigm] = [r for r in results if centre_of[r.case_id] not in partial]
+                kept = [r for r in results if centre_of[r.case_id] not in partial]
                 notes.append(
                     f"{name}: {paradigm} scores incomplete for {', '.join(sorted(partial))}; "
                     "ranked at worst values there"
                 )
+            by_team[name][paradigm] = kept
     return by_team, notes
 
 

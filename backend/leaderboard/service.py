@@ -79,12 +79,18 @@ def get_board(
     note = hidden_note(ctx.phase, now=utcnow())
     if not public and not organiser:
         return _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
-    # Teams are read on every request (a few dozen rows) so that a renamed or
-    # newly affiliated team is never shown stale, whoever forgot to bump.
+    # Teams, cases and settings are read on every request anyway (a few dozen
+    # rows each), so they join the stamp: a renamed or newly affiliated team, an
+    # edited test set or another selection rule is never served stale, whoever
+    # forgot to bump the generation.
     teams = repository.challenge_teams(session, challenge_id=ctx.challenge.id)
     current = (
         cache.stamp(session, phase_id=phase_id),
         ctx.phase.leaderboard_visibility,
+        ctx.phase.ranking_selection,
+        tuple(ctx.task.paradigms),
+        repr(ctx.task.metric_sets),
+        tuple((c.id, c.key, c.centre) for c in ctx.cases),
         tuple((t.id, t.name, t.organiser_affiliated) for t in teams),
     )
     key = (phase_id, view, paradigm, centre)

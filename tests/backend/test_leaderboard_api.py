@@ -34,8 +34,10 @@ TEAMS = [
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     cache.BOARDS.clear()
+    cache.RESULTS.clear()
     yield
     cache.BOARDS.clear()
+    cache.RESULTS.clear()
 
 
 def _token(session: Session, settings: Settings, user: User) -> dict[str, str]:

@@ -1,0 +1,177 @@
+"""Latency of the leaderboard endpoint over a real database and a real HTTP server (issue 6).
+
+Seeds 50 teams × 4 succeeded submissions × 70 test cases (China 17, Egypt 28,
+External 25) × 2 paradigms (Task 2: visible and combined) = 28,000 stored
+CaseScores in a migrated database (an SQLite file by default, or PostgreSQL with
+``--database-url``), serves the API with uvicorn on a loopback port and times
+``GET /api/v1/phases/{id}/leaderboard`` over HTTP:
+
+- cold: the process's board cache emptied before every request (the request
+  loads every counted case score, ranks and runs the 1,000-sample bootstrap);
+- warm: the cache filled (the request checks the phase's generation and
+  submission fingerprint, then serves the built board).
+
+Then times ``scoring.ranking.bootstrap_stability`` (1,000 samples) for 10 of the
+teams, on their results as loaded from the database. Targets: warm p99 < 50 ms,
+cold < 1 s, bootstrap < 1 s.
+
+    .venv/bin/python -m benchmarks.leaderboard [--cold 20] [--warm 300]   # from the repository root
+    .venv/bin/python -m benchmarks.leaderboard --database-url postgresql+psycopg://...
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from backend.config import Settings
+from backend.db import make_engine, make_session_factory
+from backend.enums import RankingSelection
+from backend.jobs import RecordingJobQueue
+from backend.leaderboard import cache
+from backend.leaderboard.context import load_phase
+from backend.leaderboard.ranked import _results_by_team
+from backend.leaderboard.repository import succeeded_submissions
+from backend.leaderboard.selection import counted_submissions
+from backend.main import create_app
+from scoring.ranking import bootstrap_stability
+from tests.backend.leaderboard_seed import TeamSpec, seed_phase
+from tests.backend.live import serve
+from tests.fixtures.database import alembic_upgrade
+
+CENTRES = {"China": 17, "Egypt": 28, "External": 25}
+PARADIGMS = ("visible", "combined")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (nearest rank, as latency reports use)."""
+    return float(np.percentile(values, q, method="higher"))
+
+
+def timed_get(client: httpx.Client, url: str) -> float:
+    """Milliseconds for one GET that must answer 200."""
+    start = time.perf_counter()
+    r = client.get(url)
+    elapsed = (time.perf_counter() - start) * 1000
+    if r.status_code != 200:
+        raise RuntimeError(f"{url}: {r.status_code} {r.text[:200]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--teams", type=int, default=50)
+    parser.add_argument("--submissions", type=int, default=4)
+    parser.add_argument("--cold", type=int, default=20, help="cold requests")
+    parser.add_argument("--warm", type=int, default=300, help="warm requests")
+    parser.add_argument("--bootstrap-teams", type=int, default=10)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        alembic_upgrade(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        rng = np.random.default_rng(6)
+        teams = [
+            TeamSpec(
+                name=f"Team {i:02d}",
+                qualities=[float(q) for q in rng.uniform(0.45, 0.95, size=args.submissions)],
+            )
+            for i in range(args.teams)
+        ]
+        start = time.perf_counter()
+        with factory() as session:
+            seeded = seed_phase(
+                session,
+                teams=teams,
+                centres=CENTRES,
+                paradigms=PARADIGMS,
+                selection=RankingSelection.LATEST,
+                noise=0.1,
+            )
+            session.commit()
+        phase_id = seeded.phase.id
+        stored = args.teams * args.submissions * sum(CENTRES.values()) * len(PARADIGMS)
+        print(
+            f"database: {engine.dialect.name}; seeded {stored:,} case scores in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+
+        settings = Settings(
+            environment="test",
+            secret_key="benchmark-secret-key-0123456789abcdef",
+            database_url=url,
+            data_root=Path(tmp) / "data",
+            log_json=False,
+            log_level="WARNING",
+        )
+        app = create_app(
+            settings, session_factory=factory, job_queue=RecordingJobQueue(), configure_logs=True
+        )
+        path = f"/api/v1/phases/{phase_id}/leaderboard"
+        with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+            timed_get(client, path)  # imports, first connection
+            cold = []
+            for _ in range(args.cold):
+                cache.BOARDS.clear()
+                cache.RESULTS.clear()
+                cold.append(timed_get(client, path))
+            warm = [timed_get(client, path) for _ in range(args.warm)]
+            centre = []
+            for _ in range(args.cold):
+                cache.BOARDS.clear()
+                cache.RESULTS.clear()
+                timed_get(client, path)
+                centre.append(timed_get(client, f"{path}?centre=Egypt"))
+
+        with factory() as session:
+            ctx = load_phase(session, phase_id)
+            chosen = counted_submissions(
+                succeeded_submissions(session, phase_id=phase_id),
+                selection=RankingSelection.LATEST,
+            )
+            picked = dict(list(chosen.items())[: args.bootstrap_teams])
+            names = {t.id: t.name for t in seeded.teams.values() if t.id in picked}
+            subs, _ = _results_by_team(
+                session,
+                ctx,
+                team_names=names,
+                evaluations={t: c.evaluation_id for t, c in picked.items()},
+            )
+        centres = {c.key: c.centre for c in ctx.cases}
+        boot = []
+        for _ in range(5):
+            start = time.perf_counter()
+            bootstrap_stability(subs, centres=centres, paradigms=PARADIGMS, samples=1000, seed=0)
+            boot.append((time.perf_counter() - start) * 1000)
+        engine.dispose()
+
+    def line(name: str, values: list[float]) -> str:
+        return (
+            f"{name:<44} n={len(values):<4} p50 {percentile(values, 50):8.1f} ms   "
+            f"p99 {percentile(values, 99):8.1f} ms   max {max(values):8.1f} ms"
+        )
+
+    print(
+        f"{args.teams} teams × {args.submissions} submissions × {sum(CENTRES.values())} cases "
+        f"× {len(PARADIGMS)} paradigms"
+    )
+    print(line("cold (cache emptied; rank + 1,000-sample bootstrap)", cold))
+    print(line("warm (cached board)", warm))
+    print(line("centre tab after overall (shared bootstrap)", centre))
+    print(
+        f"{'bootstrap_stability, 1,000 samples, ' + str(len(subs)) + ' teams':<44} "
+        f"median {statistics.median(boot):.1f} ms (of 5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
