@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.audit.router import router as audit_router
 from backend.auth.router import router as auth_router
 from backend.challenges.router import router as challenges_router
+from backend.challenges.samples import router as samples_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
@@ -166,6 +167,7 @@ def create_app(
     for router in (
         auth_router,
         challenges_router,
+        samples_router,
         teams_router,
         submissions_router,
         audit_router,

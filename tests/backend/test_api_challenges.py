@@ -191,3 +191,29 @@ def test_label_versions_never_overwrite_and_one_is_active(
     assert "no paradigm 'liver'" in unknown.json()["message"]
     actions = db_session.scalars(select(AuditEvent.action)).all()
     assert actions.count("label_set.activate") == 2
+
+
+def test_sample_cases_are_public_hidden_cases_are_not(
+    client: TestClient, world: World, db_session: Session
+) -> None:
+    make_case(db_session, phase=world.phase, key="c1")
+    make_case(db_session, phase=world.phase, key="s1", is_sample=True)
+    db_session.commit()
+    organiser = world.headers("organiser")
+    inputs = zip_bytes([("c1.nii.gz", b"hidden input"), ("s1.nii.gz", b"sample input")])
+    assert _inputs(client, world, inputs).status_code == 200
+    labels = tar_gz([("c1.nii.gz", b"hidden label"), ("s1.nii.gz", b"sample label")])
+    url = f"/api/v1/tasks/{world.phase.task_id}/label-sets/lesion"
+    assert client.post(url, content=labels, headers=organiser).status_code == 201
+    base = f"/api/v1/phases/{world.phase.id}/sample-cases"
+    listing = client.get(base).json()  # anonymous
+    assert [s["case_key"] for s in listing] == ["s1"]
+    sample = listing[0]
+    downloaded = client.get(sample["input_url"])
+    assert downloaded.content == b"sample input"
+    assert 'filename="s1.nii.gz"' in downloaded.headers["content-disposition"]
+    assert client.get(sample["label_urls"]["lesion"]).content == b"sample label"
+    for hidden in (f"{base}/c1/input", f"{base}/c1/labels/lesion"):
+        response = client.get(hidden)
+        assert response.status_code == 404
+        assert b"hidden" not in response.content
