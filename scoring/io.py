@@ -33,8 +33,6 @@ GEOMETRY_RTOL = 1e-3
 # Voxels per slab while scanning; bounds the temporaries of a float volume.
 _SLAB_VOXELS = 1 << 23
 
-Coords = npt.NDArray[np.intp]
-
 
 class CaseInputError(Exception):
     """A file that cannot be scored (missing, unreadable, wrong shape, bad values).
@@ -54,22 +52,20 @@ class Geometry:
 
 
 @dataclass(frozen=True, slots=True)
-class LesionVoxels:
-    """The voxels of one file whose value counts as lesion.
+class LesionMask:
+    """The voxels of one file whose value counts as lesion, as a crop.
 
-    ``coords`` is an (n, 3) array of (x, y, z) indices in raster order of that
-    indexing (x slowest), so the first voxel of each component comes first.
+    ``mask`` is the bounding box of those voxels, indexed (x, y, z) and
+    C-contiguous in that order (so its raster order is the reference's), and
+    ``offset`` the (x, y, z) index of its first voxel. An image without lesion
+    voxels has a (0, 0, 0) mask.
     """
 
     path: str
     geometry: Geometry
-    coords: Coords
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def count(self) -> int:
-        """Number of lesion voxels."""
-        return int(self.coords.shape[0])
+    offset: tuple[int, int, int]
+    mask: npt.NDArray[np.bool_]
+    count: int
 
 
 def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
@@ -150,8 +146,8 @@ def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt
     return mask
 
 
-def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> LesionVoxels:
-    """Read one segmentation and return its lesion voxels and geometry.
+def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> LesionMask:
+    """Read one segmentation and return its lesion voxels (cropped) and geometry.
 
     Parameters
     ----------
@@ -164,8 +160,8 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
 
     Returns
     -------
-    LesionVoxels
-        Lesion coordinates in (x, y, z) raster order and the image geometry.
+    LesionMask
+        The lesion voxels' bounding box in (x, y, z) order and the image geometry.
 
     Raises
     ------
@@ -176,26 +172,50 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
     file = Path(path)
     image: Any = _read_image(file)
     geometry = _geometry(image)
-    kind = image.GetPixelIDTypeAsString()
-    if "complex" in kind:
+    if "complex" in image.GetPixelIDTypeAsString():
         raise CaseInputError(f"{file.name}: complex-valued image")
     array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
     nz, ny, nx = array.shape
     step = max(1, _SLAB_VOXELS // max(1, ny * nx))
-    found: list[npt.NDArray[np.intp]] = []
+    # Pass 1, in slabs: validate values, count lesion voxels, find their box.
+    count = 0
+    lo = np.array([nz, ny, nx])
+    hi = np.array([-1, -1, -1])
     for z0 in range(0, nz, step):
-        slab = array[z0 : z0 + step]
-        hits = np.flatnonzero(_slab_lesion(slab, mode=mode, name=file.name))
-        if hits.size:
-            found.append(hits + z0 * ny * nx)
+        hits = np.flatnonzero(_slab_lesion(array[z0 : z0 + step], mode=mode, name=file.name))
+        if hits.size == 0:
+            continue
+        count += int(hits.size)
+        z = hits // (ny * nx) + z0
+        rest = hits % (ny * nx)
+        for axis, values in enumerate((z, rest // nx, rest % nx)):
+            lo[axis] = min(lo[axis], int(values.min()))
+            hi[axis] = max(hi[axis], int(values.max()))
+    if count == 0:
+        return LesionMask(
+            path=str(file),
+            geometry=geometry,
+            offset=(0, 0, 0),
+            mask=np.zeros((0, 0, 0), dtype=bool),
+            count=0,
+        )
+    # Pass 2, over the box only: the crop, turned to (x, y, z) order.
+    (z0, y0, x0), (z1, y1, x1) = lo, hi + 1
+    crop = np.empty((z1 - z0, y1 - y0, x1 - x0), dtype=bool)
+    for start in range(z0, z1, step):
+        stop = min(z1, start + step)
+        crop[start - z0 : stop - z0] = _slab_lesion(
+            array[start:stop, y0:y1, x0:x1], mode=mode, name=file.name
+        )
     del array, image
-    flat = np.concatenate(found) if found else np.empty(0, dtype=np.intp)
-    z, y, x = np.unravel_index(flat, (nz, ny, nx))
-    coords = np.stack([x, y, z], axis=1).astype(np.intp, copy=False)
-    # Raster order of the (x, y, z) indexing: x slowest, z fastest.
-    order = np.lexsort((z, y, x))
-    coords = coords[order]
-    return LesionVoxels(path=str(file), geometry=geometry, coords=coords)
+    mask = np.ascontiguousarray(crop.transpose(2, 1, 0))
+    return LesionMask(
+        path=str(file),
+        geometry=geometry,
+        offset=(int(x0), int(y0), int(z0)),
+        mask=mask,
+        count=count,
+    )
 
 
 def _differs(a: tuple[float, ...], b: tuple[float, ...], *, scale: float) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.io import CaseInputError, Geometry, read_lesions
-from scoring.lesions import Components, components_from_coords
+from scoring.lesions import Components, components_from_mask, label_components
 from scoring.results import Mode
 from scoring.surface import group_surface
 
@@ -76,7 +76,7 @@ class LabelCase:
             case_id=case_id,
             mode=mode,
             geometry=voxels.geometry,
-            components=components_from_coords(voxels.coords),
+            components=label_components(voxels.mask, voxels.offset),
         )
         case._check()
         return case
@@ -109,7 +109,7 @@ class LabelCase:
             case_id=case_id,
             mode=mode,
             geometry=geometry,
-            components=components_from_coords(np.argwhere(mask)),
+            components=components_from_mask(mask),
         )
         case._check()
         return case

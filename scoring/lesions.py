@@ -15,18 +15,22 @@ groups count, in ``paper`` mode with the groups' true union and in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cc3d
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from scoring.results import Mode
 
 IntArray = npt.NDArray[np.int64]
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+#: Voxels per slab when walking a label crop in raster order.
+_SLAB_VOXELS = 1 << 23
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +42,35 @@ class Components:
     offset
         (x, y, z) index of the crop's first voxel in the volume.
     labels
-        The crop, (x, y, z)-indexed; 0 is background, 1..n the components in
-        raster order.
+        The crop, (x, y, z)-indexed and C-contiguous; 0 is background, 1..n the
+        components in raster order.
     sizes
         ``sizes[k - 1]`` = voxels of component ``k``.
     boxes
-        ``boxes[k - 1]`` = component ``k``'s ((x0, x1), (y0, y1), (z0, z1)) in
-        volume coordinates, half-open.
+        ``boxes[k - 1]`` = component ``k``'s [[x0, x1], [y0, y1], [z0, z1]] in
+        volume coordinates, half-open; shape (n, 3, 2).
     """
 
     offset: tuple[int, int, int]
-    labels: npt.NDArray[np.int32]
+    labels: npt.NDArray[np.unsignedinteger[Any]]
     sizes: IntArray
-    boxes: tuple[Box, ...]
+    boxes: IntArray
 
     @property
     def count(self) -> int:
         """Number of components."""
-        return len(self.boxes)
+        return int(self.sizes.size)
 
     @property
     def voxels(self) -> int:
         """Number of lesion voxels."""
         return int(self.sizes.sum())
+
+    def box(self, ids: Sequence[int]) -> Box:
+        """The smallest box holding the components ``ids``."""
+        chosen = self.boxes[np.asarray(ids, dtype=np.int64) - 1]
+        lo, hi = chosen[:, :, 0].min(axis=0), chosen[:, :, 1].max(axis=0)
+        return ((int(lo[0]), int(hi[0])), (int(lo[1]), int(hi[1])), (int(lo[2]), int(hi[2])))
 
     def mask(self, ids: Sequence[int], box: Box) -> npt.NDArray[np.bool_]:
         """Voxels of the components ``ids`` inside ``box`` (volume coordinates)."""
@@ -74,61 +84,105 @@ class Components:
                 return out
             src.append(slice(start - self.offset[axis], stop - self.offset[axis]))
             dst.append(slice(start - lo, stop - lo))
-        out[tuple(dst)] = np.isin(self.labels[tuple(src)], np.asarray(ids, dtype=np.int32))
+        out[tuple(dst)] = np.isin(self.labels[tuple(src)], np.asarray(ids, dtype=np.int64))
         return out
 
 
-def components_from_coords(coords: npt.NDArray[np.intp]) -> Components:
-    """Label the lesion voxels ``coords`` ((n, 3) array of (x, y, z) indices).
+def label_components(
+    mask: npt.NDArray[np.bool_], offset: tuple[int, int, int] = (0, 0, 0)
+) -> Components:
+    """Label the 6-connected components of a crop ``mask`` ((x, y, z)-indexed).
 
     Examples
     --------
-    >>> c = components_from_coords(np.array([[0, 0, 5], [0, 0, 6], [3, 0, 0]]))
-    >>> c.count, c.sizes.tolist(), c.boxes[1]
-    (2, [2, 1], ((3, 4), (0, 1), (0, 1)))
+    >>> m = np.zeros((4, 1, 7), dtype=bool)
+    >>> m[0, 0, 5:7] = m[3, 0, 0] = True
+    >>> c = label_components(m, offset=(10, 0, 0))
+    >>> c.count, c.sizes.tolist(), c.box([2])
+    (2, [2, 1], ((13, 14), (0, 1), (0, 1)))
     """
-    if coords.shape[0] == 0:
+    if not mask.any():
         return Components(
             offset=(0, 0, 0),
-            labels=np.zeros((0, 0, 0), dtype=np.int32),
+            labels=np.zeros((0, 0, 0), dtype=np.uint16),
             sizes=np.zeros(0, dtype=np.int64),
-            boxes=(),
+            boxes=np.zeros((0, 3, 2), dtype=np.int64),
         )
-    lo = coords.min(axis=0)
-    local = coords - lo
-    mask = np.zeros(tuple(int(v) + 1 for v in local.max(axis=0)), dtype=bool)
-    index = (local[:, 0], local[:, 1], local[:, 2])
-    mask[index] = True
-    raw = cc3d.connected_components(mask, connectivity=6, out_dtype=np.uint32)
-    # Renumber by each component's first voxel in (x, y, z) raster order, so the
-    # numbering is scipy's on a nibabel array whatever cc3d's scan order is.
-    in_raster = raw[mask]  # boolean indexing walks the crop in C (raster) order
-    present, first = np.unique(in_raster, return_index=True)
-    remap = np.zeros(int(present.max()) + 1, dtype=np.int32)
-    remap[present[np.argsort(first)]] = np.arange(1, present.size + 1, dtype=np.int32)
-    labels = remap[raw]
-    sizes = np.bincount(remap[in_raster], minlength=present.size + 1)[1:].astype(np.int64)
-    off = (int(lo[0]), int(lo[1]), int(lo[2]))
-    boxes = tuple(_box(s, off) for s in ndimage.find_objects(labels) if s is not None)
+    labels = cc3d.connected_components(np.ascontiguousarray(mask), connectivity=6)
+    if not raster_numbered(labels):
+        labels = renumber_raster(labels)
+    stats = cc3d.statistics(labels, no_slice_conversion=True)
+    sizes = np.asarray(stats["voxel_counts"][1:], dtype=np.int64)
+    boxes = np.asarray(stats["bounding_boxes"][1:], dtype=np.int64).reshape(-1, 3, 2)
+    boxes[:, :, 1] += 1  # cc3d's maxima are inclusive
+    boxes += np.asarray(offset, dtype=np.int64)[None, :, None]
+    off = (int(offset[0]), int(offset[1]), int(offset[2]))
     return Components(offset=off, labels=labels, sizes=sizes, boxes=boxes)
 
 
 def components_from_mask(mask: npt.NDArray[np.bool_]) -> Components:
-    """Components of a full (x, y, z)-indexed boolean volume (tests, small arrays)."""
-    return components_from_coords(np.argwhere(mask))
+    """Components of a whole (x, y, z)-indexed boolean volume, cropped to its foreground."""
+    if not mask.any():
+        return label_components(mask)
+    where = [
+        np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)
+    ]
+    lo = [int(w[0]) for w in where]
+    hi = [int(w[-1]) + 1 for w in where]
+    crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    return label_components(crop, offset=(lo[0], lo[1], lo[2]))
 
 
-def _box(slices: tuple[slice, ...], offset: tuple[int, int, int]) -> Box:
-    x, y, z = ((int(s.start) + o, int(s.stop) + o) for s, o in zip(slices, offset, strict=True))
-    return (x, y, z)
+def _raster_slabs(labels: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
+    """The foreground labels in raster order, a slab of the first axis at a time."""
+    per_row = max(1, int(np.prod(labels.shape[1:])))
+    step = max(1, _SLAB_VOXELS // per_row)
+    for x0 in range(0, labels.shape[0], step):
+        slab = labels[x0 : x0 + step]
+        yield slab[slab > 0]
 
 
-def union_box(boxes: Sequence[Box]) -> Box:
-    """The smallest box holding all ``boxes``."""
-    x, y, z = (
-        (min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes)) for axis in range(3)
-    )
-    return (x, y, z)
+def raster_numbered(labels: npt.NDArray[Any]) -> bool:
+    """Whether labels 1..n first appear in that order in a raster scan (scipy's numbering).
+
+    Examples
+    --------
+    >>> raster_numbered(np.array([[[0, 1, 1, 2, 1, 3]]])), raster_numbered(np.array([[[2, 0, 1]]]))
+    (True, False)
+    """
+    seen = 0
+    for values in _raster_slabs(labels):
+        if values.size == 0:
+            continue
+        running = np.maximum.accumulate(values.astype(np.int64))
+        before = np.concatenate(([seen], running[:-1]))
+        if np.any(values > before + 1):
+            return False
+        seen = int(running[-1])
+    return True
+
+
+def renumber_raster(labels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Relabel so components are numbered by their first voxel in raster order.
+
+    Examples
+    --------
+    >>> renumber_raster(np.array([[[0, 3, 3, 1, 0, 2, 1]]])).tolist()
+    [[[0, 1, 1, 2, 0, 3, 2]]]
+    """
+    order: list[npt.NDArray[Any]] = []
+    seen = np.zeros(int(labels.max()) + 1, dtype=bool)
+    for values in _raster_slabs(labels):
+        present, first = np.unique(values, return_index=True)
+        fresh = ~seen[present]
+        new = present[fresh][np.argsort(first[fresh])]
+        seen[new] = True
+        order.append(new)
+    sequence = np.concatenate(order)
+    remap = np.zeros(seen.size, dtype=labels.dtype)
+    remap[sequence] = np.arange(1, sequence.size + 1)
+    relabelled: npt.NDArray[Any] = remap[labels]
+    return relabelled
 
 
 def intersection_table(pred: Components, ref: Components) -> dict[tuple[int, int], int]:
@@ -136,8 +190,8 @@ def intersection_table(pred: Components, ref: Components) -> dict[tuple[int, int
 
     Examples
     --------
-    >>> a = components_from_coords(np.array([[0, 0, 0], [0, 0, 1], [0, 0, 3]]))
-    >>> b = components_from_coords(np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3]]))
+    >>> a = components_from_mask(np.array([[[1, 1, 0, 1]]], dtype=bool))
+    >>> b = components_from_mask(np.array([[[0, 1, 1, 1]]], dtype=bool))
     >>> intersection_table(a, b)
     {(1, 1): 1, (2, 1): 1}
     """

@@ -15,7 +15,7 @@ import numpy as np
 
 from scoring.io import CaseInputError, check_geometry, read_lesions
 from scoring.labelcase import LabelCase
-from scoring.lesions import Components, components_from_coords, detect, intersection_table, match
+from scoring.lesions import Components, detect, intersection_table, label_components, match
 from scoring.results import LESION_METRICS, CaseResult, CaseStatus, Mode
 from scoring.surface import group_surface, surface_distances, to_mm
 
@@ -137,7 +137,7 @@ def unusable_result(
     >>> r.fn_50, r.fp_50, r.dice, r.label_voxels
     (2, 0, 0.0, 2)
     """
-    empty = components_from_coords(np.empty((0, 3), dtype=np.intp))
+    empty = label_components(np.zeros((0, 0, 0), dtype=bool))
     result = score_components(empty, label, mode=mode)
     result.status = status
     result.errors = list(errors)
@@ -185,5 +185,5 @@ def score_case(
             label, mode=mode, status="invalid", errors=[f"case {label.case_id!r}: {exc}"]
         )
     return score_components(
-        components_from_coords(voxels.coords), label, mode=mode, warnings=warnings
+        label_components(voxels.mask, voxels.offset), label, mode=mode, warnings=warnings
     )

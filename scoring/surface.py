@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, spatial
 
-from scoring.lesions import Components, union_box
+from scoring.lesions import Components
 
 #: The 18-neighbourhood structuring element.
 NEIGHBOURHOOD_18 = ndimage.generate_binary_structure(3, 2)
@@ -91,7 +91,7 @@ def group_surface(components: Components, ids: Sequence[int]) -> npt.NDArray[np.
     The union is eroded as one object: two components that touch along an edge
     hide part of each other's surface.
     """
-    box = union_box([components.boxes[i - 1] for i in ids])
+    box = components.box(ids)
     mask = components.mask(ids, box)
     lo = np.array([b[0] for b in box], dtype=np.intp)
     points: npt.NDArray[np.intp] = surface_voxels(mask) + lo

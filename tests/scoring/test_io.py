@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from scoring.io import CaseInputError, read_lesions
 from scoring.labelcase import LabelCase, LabelError
-from scoring.lesions import components_from_coords
+from scoring.lesions import label_components
 from scoring.metrics import score_case
 
 
@@ -34,10 +34,11 @@ def test_formats_read_in_xyz_order_with_matching_spacing(tmp_path, suffix) -> No
     voxels = read_lesions(path)
     assert voxels.geometry.shape == (5, 4, 3)
     assert voxels.geometry.spacing == (0.5, 0.75, 2.5)
-    assert voxels.coords.tolist() == [[0, 0, 1], [0, 3, 2], [4, 0, 0]]  # x-major raster order
+    assert (voxels.offset, voxels.mask.shape, voxels.count) == ((0, 0, 0), (5, 4, 3), 3)
+    assert np.argwhere(voxels.mask).tolist() == [[0, 0, 1], [0, 3, 2], [4, 0, 0]]
     # Component numbering matches scipy's on the nibabel-order array.
     expected, _ = ndimage.label(array == 1)
-    components = components_from_coords(voxels.coords)
+    components = label_components(voxels.mask, voxels.offset)
     full = ((0, 5), (0, 4), (0, 3))
     for k in (1, 2, 3):
         assert np.array_equal(components.mask([k], full), expected == k)
@@ -71,7 +72,8 @@ def test_reference_mode_replicates_the_int8_cast(tmp_path) -> None:
     floats = np.array([[[0.99, 1.5, 257.0, -255.0, 2.0, 255.0]]], dtype=np.float32)
     path = write_image(tmp_path / "f.nii.gz", floats)
     # trunc then wrap: 0.99→0, 1.5→1, 257→1, -255→1, 2→2, 255→-1
-    assert read_lesions(path, mode="reference").coords[:, 2].tolist() == [1, 2, 3]
+    cast = read_lesions(path, mode="reference")
+    assert (cast.offset, cast.mask.ravel().tolist()) == ((0, 0, 1), [True, True, True])
     with pytest.raises(CaseInputError, match="not whole numbers"):
         read_lesions(path, mode="paper")
     wide = np.array([[[1, 257, 513, 2]]], dtype=np.uint16)

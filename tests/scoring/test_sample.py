@@ -16,7 +16,7 @@ from scoring.aggregate import dataset_metrics
 from scoring.cli import main
 from scoring.io import read_lesions
 from scoring.labelcase import LabelCase
-from scoring.lesions import components_from_coords
+from scoring.lesions import label_components
 from scoring.metrics import score_components
 from scoring.report import per_case_row
 
@@ -52,8 +52,8 @@ def sample_components():
             (
                 case_id,
                 label.geometry,
-                components_from_coords(label.coords),
-                components_from_coords(pred.coords),
+                label_components(label.mask, label.offset),
+                label_components(pred.mask, pred.offset),
             )
         )
     return loaded
@@ -62,10 +62,8 @@ def sample_components():
 @pytest.mark.parametrize("mode", ["reference", "paper"])
 def test_sample_cases_reproduce_expected_output(sample_components, mode) -> None:
     results = []
-    for case_id, geometry, label_components, pred_components in sample_components:
-        label = LabelCase(
-            case_id=case_id, mode=mode, geometry=geometry, components=label_components
-        )
+    for case_id, geometry, ref_components, pred_components in sample_components:
+        label = LabelCase(case_id=case_id, mode=mode, geometry=geometry, components=ref_components)
         results.append(score_components(pred_components, label, mode=mode))
     expected_dir = SAMPLE / f"{mode}-output"
     expected = _metrics_csv(expected_dir / "metrics.csv")
