@@ -154,9 +154,9 @@ def raster_numbered(labels: npt.NDArray[Any]) -> bool:
     for values in _raster_slabs(labels):
         if values.size == 0:
             continue
-        running = np.maximum.accumulate(values.astype(np.int64))
-        before = np.concatenate(([seen], running[:-1]))
-        if np.any(values > before + 1):
+        # Highest label seen before each voxel; a first appearance may only be the next one.
+        running = np.maximum.accumulate(np.concatenate(([seen], values.astype(np.int64))))
+        if np.any(values > running[:-1] + 1):
             return False
         seen = int(running[-1])
     return True
