@@ -41,6 +41,11 @@ class WorkerSettings(Settings):
     stuck_margin_s
         How long past its phase's time limit a running submission may stay
         before the reaper takes it back.
+    heartbeat_s
+        How often a worker refreshes the row of the submission it runs; three
+        missed heartbeats hand the submission to the next delivery.
+    task_time_limit_s
+        Celery's hard limit for one task (a backstop above every phase's limit).
     """
 
     gpus: str = ""
@@ -57,6 +62,13 @@ class WorkerSettings(Settings):
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_s: float = Field(default=30.0, ge=0)
     stuck_margin_s: float = Field(default=900.0, ge=0)
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    task_time_limit_s: int = Field(default=8 * 3600, gt=0)
+
+    @property
+    def takeover_after_s(self) -> float:
+        """Silence after which a run in progress counts as abandoned by its worker."""
+        return 3 * self.heartbeat_s
 
     @property
     def gpu_ids(self) -> tuple[str, ...]:

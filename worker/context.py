@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import backend.models  # noqa: F401 - every mapper, so relationships across packages resolve
 from backend.db import make_engine, make_session_factory
 from worker.config import WorkerSettings, get_worker_settings
 from worker.runner.base import ContainerRunner

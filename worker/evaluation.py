@@ -20,6 +20,7 @@ succeeded, into the one evaluation for (label sets, scorer version, mode) with
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import structlog
@@ -38,7 +39,16 @@ from worker.pipeline import (
 )
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
 from worker.storage import StorageError
-from worker.transitions import Outcome, Plan, begin, infrastructure_fault, persist, transition
+from worker.transitions import (
+    BUSY,
+    Outcome,
+    Plan,
+    begin,
+    heartbeat,
+    infrastructure_fault,
+    persist,
+    transition,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -203,6 +213,15 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _beat(context: WorkerContext, plan: Plan, stop: threading.Event) -> None:
+    """Refresh the heartbeat until ``stop``; a database hiccup only skips a beat."""
+    while not stop.wait(context.settings.heartbeat_s):
+        try:
+            heartbeat(context, plan)
+        except Exception:
+            log.warning("evaluation.heartbeat_failed", submission=plan.submission_id)
+
+
 def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Outcome:
     """Run one attempt of a submission's evaluation; safe to call any number of times.
 
@@ -218,11 +237,17 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
     except InfrastructureError as exc:
         log.error("evaluation.cannot_start", submission=submission_id, error=str(exc))
         raise
+    if begun == BUSY:
+        log.info("evaluation.busy", submission=submission_id)
+        return Outcome(status=BUSY, retry_in=context.settings.takeover_after_s)
     if isinstance(begun, str):
         log.info("evaluation.skipped", submission=submission_id, status=begun)
         return Outcome(status=begun)
     plan, timings = begun, Timings()
     log.info("evaluation.started", submission=submission_id, attempt=plan.attempt)
+    stop = threading.Event()
+    beating = threading.Thread(target=_beat, args=(context, plan, stop), daemon=True)
+    beating.start()
     try:
         _execute(context, plan, timings)
     except InfrastructureError as exc:
@@ -231,6 +256,9 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
         # A bug or a lost database: not the team's fault, handled like the engine failing.
         log.exception("evaluation.unexpected_error", submission=submission_id)
         return infrastructure_fault(context, plan, exc)
+    finally:
+        stop.set()
+        beating.join()
     with context.session_factory() as session:
         final = submissions.get_submission(session, submission_id)
         status = final.status.value if final is not None else "missing"

@@ -7,11 +7,13 @@ the state and the attempt number are the ones the caller expects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session
 
 from backend.challenges import repository as challenges
+from backend.db import utcnow
 from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
 from backend.submissions import repository as submissions
 from backend.submissions.models import Submission
@@ -31,6 +33,33 @@ STARTABLE = frozenset(
         SubmissionStatus.SCORING,
     }
 )
+
+
+#: States of a run in progress; its worker refreshes ``updated_at`` as a heartbeat.
+IN_PROGRESS = frozenset(
+    {SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING, SubmissionStatus.SCORING}
+)
+
+#: What :func:`begin` returns when a live worker holds the submission.
+BUSY = "busy"
+
+
+def heartbeat_stale(submission: Submission, *, grace_s: float, now: datetime | None = None) -> bool:
+    """Whether the worker running ``submission`` has been silent for ``grace_s``."""
+    now = now or utcnow()
+    return submission.updated_at < now - timedelta(seconds=grace_s)
+
+
+def heartbeat(context: WorkerContext, plan: Plan) -> bool:
+    """Refresh the row's ``updated_at`` if this attempt still owns it."""
+    with context.session_factory.begin() as session:
+        submission = submissions.get_submission_for_update(session, plan.submission_id)
+        if submission is None or submission.attempt != plan.attempt:
+            return False
+        if submission.status not in IN_PROGRESS:
+            return False
+        submission.updated_at = utcnow()
+        return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +152,12 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | str:
             return "missing"
         if submission.status not in STARTABLE:
             return submission.status.value
+        if submission.status in IN_PROGRESS and not heartbeat_stale(
+            submission, grace_s=context.settings.takeover_after_s
+        ):
+            # Another worker may still be running it (a duplicate delivery); only
+            # a silent heartbeat says its worker is gone.
+            return BUSY
         if submission.attempt >= context.settings.max_attempts:
             submissions.set_status(
                 session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -85,6 +87,7 @@ def test_a_run_interrupted_mid_way_is_redone_as_the_next_attempt(worker_context,
         submission = session.get(Submission, sid)
         submission.status = SubmissionStatus.SCORING  # as a worker left it when it died
         submission.attempt = 1
+        submission.updated_at = datetime.now(UTC) - timedelta(minutes=5)  # heartbeat silent
     stale = docker_client.containers.run(
         shell_image(docker_client, "sleep 300"),
         name=f"podium-sub-{sid}-1",
@@ -96,6 +99,18 @@ def test_a_run_interrupted_mid_way_is_redone_as_the_next_attempt(worker_context,
     assert len(_scores(worker_context, sid)) == 4
     assert not docker_client.containers.list(all=True, filters={"id": stale.id})
     assert _ledger(worker_context, world) == [-1]
+
+
+def test_a_run_with_a_live_heartbeat_is_left_to_its_worker(worker_context, docker_client):
+    _world, sid = _setup(worker_context, docker_client, shell_image(docker_client, COPY_INPUTS))
+    with worker_context.session_factory.begin() as session:
+        submission = session.get(Submission, sid)
+        submission.status = SubmissionStatus.RUNNING  # another worker is on it right now
+        submission.attempt = 1
+    outcome = evaluate(sid, context=worker_context)
+    assert outcome.status == "busy"
+    assert outcome.retry_in == worker_context.settings.takeover_after_s
+    assert _submission(worker_context, sid).attempt == 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,193 @@
+"""Real Celery workers on Redis: routing by queue, and a worker killed mid-run.
+
+Each worker is a separate ``celery worker`` process (prefork, concurrency 1)
+with its own queue, talking to the test's PostgreSQL database, Redis and the
+Docker engine, exactly as a deployed GPU worker does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from celery import Celery
+from sqlalchemy import select
+
+from backend.enums import TERMINAL_STATUSES, SubmissionStatus
+from backend.submissions import repository as subs
+from backend.submissions.models import Evaluation, Submission
+from tests.support.images import shell_image
+from tests.support.world import make_world
+
+pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+FINISHED = re.compile(r"evaluation\.finished\s+status=succeeded submission=(\d+)")
+COPY_INPUTS = 'for f in /input/*; do cp "$f" /output/; done; echo copied'
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess consuming one queue."""
+
+    def __init__(self, *, queue: str, env: dict[str, str], log: Path) -> None:
+        self.queue = queue
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+                "-Q", queue, "--concurrency", "1", "--pool", "prefork",
+                "-n", f"{queue}@%h", "--without-mingle", "--without-gossip", "-l", "info",
+            ],
+            cwd=REPO,
+            env={**os.environ, **env, "PODIUM_WORKER_QUEUE": queue},
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.text():
+                return
+            assert self.process.poll() is None, self.text()
+            time.sleep(0.2)
+        raise AssertionError(f"worker {self.queue} did not start:\n{self.text()}")
+
+    def pool_children(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._out.close()
+
+
+@pytest.fixture
+def celery_world(worker_context, docker_client, redis_url, tmp_path):
+    """The world, a way to start workers, and a sender; workers stopped afterwards."""
+    settings = worker_context.settings
+    env = {
+        "PODIUM_DATABASE_URL": settings.database_url,
+        "PODIUM_BROKER_URL": redis_url,
+        "PODIUM_DATA_ROOT": str(settings.data_root),
+        "PODIUM_WORK_DIR": str(settings.work_dir),
+        "PODIUM_HEARTBEAT_S": "1",
+        "PODIUM_RETRY_BACKOFF_S": "0",
+        "PODIUM_MAX_ATTEMPTS": "3",
+        "PODIUM_OUTPUT_BYTES": str(settings.output_bytes),
+        "PODIUM_TMP_BYTES": str(settings.tmp_bytes),
+        "PODIUM_RUN_PIDS": "64",
+        "PODIUM_RUN_CPUS": "1",
+        "PODIUM_LOG_JSON": "false",
+    }
+    workers: list[WorkerProcess] = []
+
+    def start(queue: str) -> WorkerProcess:
+        worker = WorkerProcess(queue=queue, env=env, log=tmp_path / f"{queue}.log")
+        workers.append(worker)
+        return worker
+
+    sender = Celery("podium-test-sender", broker=redis_url)
+    with worker_context.session_factory.begin() as session:
+        world = make_world(session, data_root=settings.data_root, cases=2, samples=0)
+    yield world, start, sender
+    for worker in workers:
+        worker.stop()
+    sender.close()
+
+
+def _wait_status(context, submission_id, statuses, timeout=90.0) -> Submission:
+    """Wait for one of ``statuses``; a terminal state other than those fails at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with context.session_factory() as session:
+            submission = session.get(Submission, submission_id)
+            if submission.status in statuses:
+                return submission
+            if submission.status in TERMINAL_STATUSES:
+                raise AssertionError(f"submission ended {submission.status}: {submission.message}")
+        time.sleep(0.2)
+    raise AssertionError(f"submission {submission_id} stayed {submission.status}")
+
+
+def _score_count(context, submission_id) -> tuple[int, int]:
+    with context.session_factory() as session:
+        evaluations = session.scalars(
+            select(Evaluation).where(Evaluation.submission_id == submission_id)
+        ).all()
+        return len(evaluations), sum(len(subs.case_scores(session, e.id)) for e in evaluations)
+
+
+def test_two_workers_on_two_queues_each_complete_their_submissions(
+    celery_world, worker_context, docker_client
+):
+    world, start, sender = celery_world
+    suffix = uuid.uuid4().hex[:6]
+    queues = [f"gpu-a-{suffix}", f"gpu-b-{suffix}"]
+    workers = [start(q) for q in queues]
+    image = shell_image(docker_client, COPY_INPUTS)
+    with worker_context.session_factory.begin() as session:
+        ids = [
+            world.add_submission(session, docker_client=docker_client, image=image)
+            for _ in range(4)
+        ]
+    for worker in workers:
+        worker.wait_ready()
+    for index, submission_id in enumerate(ids):
+        sender.send_task("evaluate_submission", args=[submission_id], queue=queues[index % 2])
+    for submission_id in ids:
+        done = _wait_status(worker_context, submission_id, {SubmissionStatus.SUCCEEDED})
+        assert done.attempt == 1
+        assert _score_count(worker_context, submission_id) == (1, 4)
+    for index, worker in enumerate(workers):
+        finished = {
+            int(match) for match in FINISHED.findall(worker.text())
+        }  # what this worker's log says it completed
+        assert finished == set(ids[index::2])
+
+
+def test_a_worker_killed_mid_run_still_ends_the_submission_exactly_once(
+    celery_world, worker_context, docker_client
+):
+    world, start, sender = celery_world
+    queue = f"gpu-kill-{uuid.uuid4().hex[:6]}"
+    worker = start(queue)
+    image = shell_image(docker_client, "sleep 4\n" + COPY_INPUTS)
+    with worker_context.session_factory.begin() as session:
+        submission_id = world.add_submission(session, docker_client=docker_client, image=image)
+    worker.wait_ready()
+    sender.send_task("evaluate_submission", args=[submission_id], queue=queue)
+    _wait_status(worker_context, submission_id, {SubmissionStatus.RUNNING})
+    deadline = time.monotonic() + 30
+    while not docker_client.containers.list(filters={"name": f"podium-sub-{submission_id}-1$"}):
+        assert time.monotonic() < deadline, worker.text()
+        time.sleep(0.1)
+    (child,) = worker.pool_children()
+    child.send_signal(signal.SIGKILL)  # the process running the task dies mid-run
+
+    done = _wait_status(worker_context, submission_id, {SubmissionStatus.SUCCEEDED}, timeout=120)
+    assert done.attempt == 2
+    assert _score_count(worker_context, submission_id) == (1, 4)
+    with worker_context.session_factory() as session:
+        ledger = subs.quota_ledger(session, team_id=world.team_id, phase_id=world.phase_id)
+    assert [e.change for e in ledger] == [-1]
+    assert not docker_client.containers.list(
+        all=True, filters={"name": f"podium-sub-{submission_id}-"}
+    )

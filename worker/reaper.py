@@ -1,0 +1,101 @@
+"""The reaper: submissions whose worker went silent or that overran their limit.
+
+Runs periodically (Celery beat, or ``podium`` CLI in the embedded mode). A run
+in progress is taken back when its heartbeat has been silent for
+``takeover_after_s`` (its worker died without the broker noticing, e.g. the
+whole host went down) or when it has been going longer than its phase's time
+limit (twice that with pre-flight) plus ``stuck_margin_s`` (a hung engine call).
+Taken back means requeued as the next attempt, or ``error`` with the slot
+refunded once the attempts are used up. Fencing by attempt number (see
+:mod:`worker.evaluation`) makes a late answer from the old run harmless.
+Submissions still ``queued`` long after they were sent are sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from backend.challenges import repository as challenges
+from backend.db import utcnow
+from backend.enums import PhaseKind, SubmissionStatus
+from backend.submissions import repository as submissions
+from worker.context import WorkerContext, get_context
+from worker.transitions import IN_PROGRESS, heartbeat_stale
+
+log = structlog.get_logger(__name__)
+
+
+def _overran(started: datetime | None, *, limit_s: float, now: datetime) -> bool:
+    return started is not None and started < now - timedelta(seconds=limit_s)
+
+
+def reap_stuck(
+    *,
+    send: Callable[[int], None],
+    context: WorkerContext | None = None,
+    now: datetime | None = None,
+) -> list[tuple[int, str]]:
+    """Requeue or end stuck submissions; returns ``(submission id, action)`` pairs.
+
+    Parameters
+    ----------
+    send
+        Sends ``evaluate_submission(id)`` to the queue (after the commit).
+    context
+        The worker context (default: the process's).
+    now
+        The current time (tests pass a later one).
+    """
+    context = context or get_context()
+    settings = context.settings
+    now = now or utcnow()
+    actions: list[tuple[int, str]] = []
+    with context.session_factory.begin() as session:
+        candidates: list[tuple[int, float]] = []
+        for challenge in challenges.list_challenges(session):
+            for task in challenges.tasks_of(session, challenge.id):
+                for phase in challenges.phases_of(session, task.id):
+                    runs = 2 if phase.kind == PhaseKind.FINAL else 1
+                    limit = runs * phase.time_limit_s + settings.stuck_margin_s
+                    candidates += [
+                        (s.id, limit)
+                        for s in submissions.list_phase_submissions(
+                            session, phase_id=phase.id, statuses=list(IN_PROGRESS)
+                        )
+                    ]
+        for submission_id, limit in candidates:
+            submission = submissions.get_submission_for_update(session, submission_id)
+            if submission is None or submission.status not in IN_PROGRESS:
+                continue
+            silent = heartbeat_stale(submission, grace_s=settings.takeover_after_s, now=now)
+            if not silent and not _overran(submission.started_at, limit_s=limit, now=now):
+                continue
+            why = "its worker stopped answering" if silent else "it overran its time limit"
+            if submission.attempt >= settings.max_attempts:
+                submissions.set_status(
+                    session,
+                    submission,
+                    status=SubmissionStatus.ERROR,
+                    failure_class="worker_lost",
+                    message=f"The evaluation was stopped because {why}, on our side; your "
+                    "slot has been refunded. Please submit again.",
+                )
+                actions.append((submission_id, "error"))
+            else:
+                submissions.set_status(
+                    session,
+                    submission,
+                    status=SubmissionStatus.QUEUED,
+                    message=f"Requeued because {why}.",
+                )
+                actions.append((submission_id, "requeued"))
+        before = now - timedelta(seconds=settings.task_time_limit_s)
+        actions += [(i, "resent") for i in submissions.requeue_stale(session, before=before)]
+    for submission_id, action in actions:
+        if action != "error":
+            send(submission_id)
+        log.warning("reaper.action", submission=submission_id, action=action)
+    return actions

@@ -1,0 +1,68 @@
+"""The tasks workers run, registered by the names the backend sends.
+
+``evaluate_submission`` retries itself after an infrastructure fault with the
+delay :func:`worker.evaluation.evaluate` asks for (and after finding a live
+worker on the submission, once that worker could have gone silent).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from backend.jobs import EVALUATE_SUBMISSION
+from worker.celery_app import app
+from worker.context import WorkerContext, get_context
+from worker.evaluation import evaluate
+from worker.reaper import reap_stuck
+from worker.rescoring import rescore_phase
+
+log = structlog.get_logger(__name__)
+
+RESCORE_PHASE = "rescore_phase"
+REAP_STUCK = "reap_stuck_submissions"
+
+
+def _evaluate_submission(self: Any, submission_id: int) -> str:
+    """Evaluate one submission (guarded: safe to deliver twice)."""
+    outcome = evaluate(int(submission_id))
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status
+
+
+def _rescore_phase(phase_id: int) -> int:
+    """Re-score a phase's succeeded submissions against the active label sets."""
+    return rescore_phase(int(phase_id))
+
+
+def _reap_stuck() -> int:
+    """Requeue or end submissions whose worker went silent or that overran."""
+    queue = get_context().settings.worker_queue
+
+    def send(submission_id: int) -> None:
+        app.send_task(EVALUATE_SUBMISSION, args=[submission_id], queue=queue)
+
+    return len(reap_stuck(send=send))
+
+
+# Registered by name (what the backend sends); celery's decorator is untyped.
+evaluate_submission = app.task(
+    name=EVALUATE_SUBMISSION, bind=True, acks_late=True, reject_on_worker_lost=True
+)(_evaluate_submission)
+rescore_phase_task = app.task(name=RESCORE_PHASE, acks_late=True, reject_on_worker_lost=True)(
+    _rescore_phase
+)
+reap_stuck_task = app.task(name=REAP_STUCK, acks_late=True)(_reap_stuck)
+
+
+def run_embedded(submission_id: int, *, context: WorkerContext | None = None) -> str:
+    """The embedded mode's handler: evaluate in-process, sleeping between retries."""
+    while True:
+        outcome = evaluate(submission_id, context=context)
+        if outcome.retry_in is None:
+            return outcome.status
+        log.info("evaluation.retry_later", submission=submission_id, delay=outcome.retry_in)
+        time.sleep(outcome.retry_in)
