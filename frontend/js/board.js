@@ -28,6 +28,16 @@ function columnsOf(board) {
       value: (r) => r.score,
       cell: (r) => r.score.toFixed(3),
     },
+    {
+      key: "stability",
+      label: "Bootstrap rank",
+      title: "Median position across bootstrap samples, its 95% interval and the share of samples in first place",
+      value: (r) => (r.stability ? r.stability.median : Infinity),
+      cell: (r) =>
+        r.stability
+          ? `${r.stability.median} [${r.stability.interval[0]}–${r.stability.interval[1]}] · ${(r.stability.share_first * 100).toFixed(0)}% 1st`
+          : "–",
+    },
     ...centres.map((c) => ({
       key: `centre:${c}`,
       label: `Centre ${c}`,
@@ -45,16 +55,6 @@ function columnsOf(board) {
         return [fmt(cell.value), el("span", { class: `rank${cell.rank === 1 ? " r1" : ""}`, "aria-label": `rank ${fmtRank(cell.rank)}` }, fmtRank(cell.rank))];
       },
     })),
-    {
-      key: "stability",
-      label: "Bootstrap rank",
-      title: "Median position across bootstrap samples, its 95% interval and the share of samples in first place",
-      value: (r) => (r.stability ? r.stability.median : Infinity),
-      cell: (r) =>
-        r.stability
-          ? `${r.stability.median} [${r.stability.interval[0]}–${r.stability.interval[1]}] · ${(r.stability.share_first * 100).toFixed(0)}% 1st`
-          : "–",
-    },
   ];
   return cols;
 }

@@ -76,7 +76,7 @@ function uploadForm(history, onDone) {
     "form",
     { class: "card", id: "upload", "aria-labelledby": "upload-title" },
     el("h2", { id: "upload-title" }, "Upload a container"),
-    el("p", { class: "muted" }, "The output of ", el("code", {}, "docker save IMAGE:TAG | gzip"), ". Each accepted upload takes one of your remaining ", String(history.quota.remaining), " slots."),
+    el("p", { class: "muted" }, "The output of ", el("code", {}, "docker save IMAGE:TAG | gzip"), ". Each accepted upload takes one slot of your team's quota for this phase."),
     el("label", { for: "image-file" }, "Image tarball"),
     file,
     el("div", { class: "row" }, button, bar, percent),
@@ -122,17 +122,8 @@ function uploadForm(history, onDone) {
   return form;
 }
 
-async function showPhase() {
-  const area = document.getElementById("phase-area");
-  let history;
-  try {
-    history = await api(`/phases/${phaseId}/history`);
-  } catch (err) {
-    say(area, err.message, "error");
-    return;
-  }
-  clear(area);
-  const parts = [
+function summary(history) {
+  return [
     el("h2", { id: "team-name" }, `${history.team.name} · ${history.phase.task_title} · ${history.phase.title}`),
     el(
       "dl",
@@ -142,13 +133,36 @@ async function showPhase() {
       el("dt", {}, "Remaining"), el("dd", { id: "quota-remaining" }, String(history.quota.remaining)),
     ),
     history.logs_shown ? null : el("p", { class: "muted" }, "Container logs are not shown for final test phases."),
-    uploadForm(history, showPhase),
+  ].filter(Boolean);
+}
+
+/** Fetch the history and redraw the summary and the tables (the upload form stays). */
+async function refresh(head, lists) {
+  let history;
+  try {
+    history = await api(`/phases/${phaseId}/history`);
+  } catch (err) {
+    say(head, err.message, "error");
+    clear(lists);
+    return null;
+  }
+  clear(head).append(...summary(history));
+  clear(lists).append(
     el("h3", {}, "Submissions"),
     submissionsTable(history),
     el("h3", {}, "Quota ledger"),
     ledgerTable(history),
-  ];
-  area.append(...parts.filter(Boolean));
+  );
+  return history;
+}
+
+async function showPhase() {
+  const area = clear(document.getElementById("phase-area"));
+  const head = el("div", { id: "summary" }, el("p", { class: "muted" }, "Loading…"));
+  const lists = el("div", { id: "lists" });
+  area.append(head, lists);
+  const history = await refresh(head, lists);
+  if (history) area.insertBefore(uploadForm(history, () => refresh(head, lists)), lists);
 }
 
 function showPhases() {

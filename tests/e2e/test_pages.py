@@ -24,6 +24,7 @@ from backend.jobs import RecordingJobQueue
 from backend.main import create_app
 from tests.backend.leaderboard_seed import Seeded, TeamSpec, seed_phase
 from tests.backend.live import serve
+from tests.backend.tarballs import image_tarball
 from tests.conftest import require_env
 from tests.fixtures.database import PostgresDatabases
 
@@ -169,3 +170,23 @@ def test_team_signs_in_and_sees_only_its_own_submissions(page: Any, site: Site) 
     assert "Mike" in page.inner_text("#team-name")
     assert page.inner_text("#quota-remaining") == "8"
     assert page.locator("#upload-progress").count() == 1
+
+
+def test_upload_form_shows_progress_and_the_new_submission(
+    page: Any, site: Site, tmp_path: Path
+) -> None:
+    tarball = tmp_path / "model.tar"
+    tarball.write_bytes(image_tarball(layer_bytes=2 * 1024 * 1024))
+    page.goto(f"{site.url}/team.html?challenge={site.live.challenge.slug}")
+    page.fill("#signin-email", "alpha@example.org")
+    page.fill("#signin-password", PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#submissions tbody tr")
+    page.set_input_files("#image-file", str(tarball))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#upload-message.ok")
+    assert "Accepted as submission" in page.inner_text("#upload-message")
+    assert page.eval_on_selector("#upload-progress", "bar => bar.value") == 100
+    assert "100%" in page.inner_text("#upload-percent")
+    page.wait_for_function("document.querySelectorAll('#submissions tbody tr').length === 2")
+    assert page.inner_text("#submissions tbody tr:first-child .status") == "queued"
