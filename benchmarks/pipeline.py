@@ -1,0 +1,205 @@
+"""Pipeline overhead: one submission through ``evaluate`` with 20 prepared predictions.
+
+The submission's image (busybox, built without a registry) carries ready-made
+predictions for every case and its entrypoint copies them to ``/output``, so
+the container itself does almost nothing and the scorer does the real work.
+The time from task start to scores stored is split into the pipeline's stages:
+
+* load    - fetch the image tarball, ``docker load`` it, stage the inputs;
+* run     - the sandboxed run (container start to exit, plus the runner's own
+            work: keeper, volume, copy out), shown separately;
+* collect - pick and check the outputs, keep the predictions for re-scoring;
+* score   - ``scoring`` for every case × paradigm (2 paradigms, like Task 2);
+* persist - one transaction: evaluation, 40 CaseScores, status.
+
+Overhead = total − container time − scorer time; the goal (issue 5) is < 10 %.
+
+    .venv/bin/python -m benchmarks.pipeline                         # SQLite file
+    .venv/bin/python -m benchmarks.pipeline --database-url postgresql+psycopg://...
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import numpy as np
+from alembic import command
+from alembic.config import Config
+
+from backend.db import make_engine, make_session_factory
+from tests.support.images import build_image
+from tests.support.world import make_world, write_mask
+from worker.config import WorkerSettings
+from worker.context import WorkerContext
+from worker.evaluation import evaluate
+from worker.runner.base import GIB, RunResult
+from worker.runner.docker import DockerRunner
+from worker.storage import FilesystemStorage
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = Path("/work/shared/data/trials-sample")
+
+
+class RecordingRunner:
+    """Delegates to the Docker runner and keeps each RunResult (for the container time)."""
+
+    def __init__(self, inner: DockerRunner) -> None:
+        self.inner = inner
+        self.results: list[RunResult] = []
+
+    def load_image(self, tarball: Path, *, expected_id: str) -> Any:
+        return self.inner.load_image(tarball, expected_id=expected_id)
+
+    def run(self, spec: Any) -> RunResult:
+        result = self.inner.run(spec)
+        self.results.append(result)
+        return result
+
+    def remove_image(self, image: Any) -> None:
+        self.inner.remove_image(image)
+
+
+def synthetic_mask(index: int, shape: tuple[int, int, int]) -> np.ndarray:
+    """A few ellipsoid lesions per case, placed by a per-case seed."""
+    rng = np.random.default_rng(index)
+    z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
+    mask = np.zeros(shape, dtype=np.uint8)
+    for _ in range(4):
+        c = [rng.integers(8, s - 8) for s in shape]
+        r = rng.integers(3, 7, size=3)
+        mask[
+            ((z - c[0]) / r[0]) ** 2 + ((y - c[1]) / r[1]) ** 2 + ((x - c[2]) / r[2]) ** 2 <= 1
+        ] = 1
+    return mask
+
+
+def migrate(url: str) -> None:
+    config = Config(str(REPO / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def one_run(
+    *, client: Any, database_url: str, root: Path, cases: int, shape: tuple, sample: Path | None
+) -> dict:
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    data_root = root / "data"
+    settings = WorkerSettings(
+        database_url=database_url,
+        data_root=data_root,
+        work_dir=root / "work",
+        output_bytes=1 * GIB,
+        run_cpus=2.0,
+        heartbeat_s=30,
+    )
+    with factory.begin() as session:
+        world = make_world(session, data_root=data_root, cases=cases, samples=0)
+    # Synthetic cases of the requested shape; the predictions are the "visible" labels
+    # with one voxel layer removed from every lesion's top (not a trivial perfect score).
+    predictions = {}
+    if sample is not None:
+        # Real TriALS volumes (637×512×512 and 619×512×512) with a team's real
+        # predictions, alternating; the label stands in for the CT input, which the
+        # container ignores anyway. Both paradigms use the real label.
+        for index, key in enumerate(world.case_keys):
+            real = ("venous_0", "venous_11")[index % 2]
+            label = (sample / "labels" / f"{real}.nii.gz").read_bytes()
+            for folder in (f"inputs/{world.phase_id}", *(
+                f"labels/{world.task_id}/{p}/v1" for p in ("visible", "combined")
+            )):  # fmt: skip
+                (data_root / folder / f"{key}.nii.gz").write_bytes(label)
+            predictions[f"/preds/{key}.nii.gz"] = (
+                sample / "predictions" / f"{real}.nii.gz"
+            ).read_bytes()
+    for index, key in enumerate(world.case_keys if sample is None else []):
+        mask = synthetic_mask(index, shape)
+        combined = mask.copy()
+        combined[shape[0] // 2, :4, :4] = 1
+        write_mask(data_root / f"inputs/{world.phase_id}/{key}.nii.gz", mask)
+        write_mask(data_root / f"labels/{world.task_id}/visible/v1/{key}.nii.gz", mask)
+        write_mask(data_root / f"labels/{world.task_id}/combined/v1/{key}.nii.gz", combined)
+        predicted = mask.copy()
+        predicted[1:] &= mask[:-1]
+        out = root / "preds" / f"{key}.nii.gz"
+        write_mask(out, predicted)
+        predictions[f"/preds/{key}.nii.gz"] = out.read_bytes()
+    image = build_image(
+        client,
+        files={**predictions, "/run.sh": "cp /preds/*.nii.gz /output/\n"},
+        entrypoint=["/bin/sh", "/run.sh"],
+    )
+    with factory.begin() as session:
+        submission_id = world.add_submission(session, docker_client=client, image=image)
+    client.images.remove(image)  # so that the run really loads the tarball
+    runner = RecordingRunner(DockerRunner(client_factory=lambda: client))
+    context = WorkerContext(
+        session_factory=factory,
+        storage=FilesystemStorage(data_root),
+        runner=runner,
+        settings=settings,
+    )
+    started = time.perf_counter()
+    outcome = evaluate(submission_id, context=context)
+    total = time.perf_counter() - started
+    engine.dispose()
+    assert outcome.status == "succeeded", outcome
+    assert outcome.timings is not None
+    t = outcome.timings
+    container = runner.results[0].duration_s
+    return {
+        "total": total,
+        "load": t.load,
+        "container": container,
+        "runner": t.run - container,
+        "collect": t.collect,
+        "score": t.score,
+        "persist": t.persist,
+        "other": total - (t.load + t.run + t.collect + t.score + t.persist),
+        "overhead": (total - container - t.score) / total,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--shape", default="64,256,256", help="z,y,x of each case")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help=f"synthetic volumes of --shape instead of the real sample cases in {SAMPLE}",
+    )
+    args = parser.parse_args()
+    shape = tuple(int(v) for v in args.shape.split(","))
+    client = docker.from_env(timeout=300)
+    runs = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="podium-bench-pipeline-") as tmp:
+            root = Path(tmp)
+            url = args.database_url or f"sqlite:///{root / 'podium.sqlite3'}"
+            migrate(url)
+            sample = None if args.synthetic else SAMPLE
+            runs.append(one_run(client=client, database_url=url, root=root,
+                                cases=args.cases, shape=shape, sample=sample))  # fmt: skip
+    what = f"synthetic {shape} (z, y, x)" if args.synthetic else "real TriALS sample volumes"
+    print(f"{args.cases} cases, {what}, 2 paradigms, median of {args.repeat} runs")
+    for name in ("total", "load", "container", "runner", "collect", "score", "persist", "other"):
+        values = [r[name] for r in runs]
+        spread = f"{min(values):.3f}–{max(values):.3f}"
+        print(f"  {name:<9} {statistics.median(values):7.3f} s   ({spread})")
+    overheads = [r["overhead"] for r in runs]
+    print(f"  overhead outside container and scorer: {statistics.median(overheads):.1%} "
+          f"(runs: {', '.join(f'{o:.1%}' for o in overheads)}); goal < 10 %")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
