@@ -27,6 +27,7 @@ from backend.leaderboard.schemas import (
     Row,
     RowStability,
     StabilitySummary,
+    TeamRef,
     View,
 )
 from backend.leaderboard.selection import counted_submissions
@@ -56,7 +57,7 @@ class Ranked:
     """
 
     paradigms: list[str]
-    teams: dict[int, Team]
+    teams: dict[int, TeamRef]
     chosen: dict[int, Candidate]
     order: list[int]
     board: Leaderboard | None
@@ -178,7 +179,12 @@ def rank_phase(
         409 when the stored results cannot be ranked (mixed scoring modes,
         unknown metrics in the task's metric sets).
     """
-    ranked_teams = {t.id: t for t in teams if view == "organisers" or not t.organiser_affiliated}
+    # Plain copies: a ranking outlives the session its Team rows came from.
+    ranked_teams = {
+        t.id: TeamRef(id=t.id, name=t.name, affiliated=t.organiser_affiliated)
+        for t in teams
+        if view == "organisers" or not t.organiser_affiliated
+    }
     chosen = {
         team_id: cand
         for team_id, cand in counted_submissions(
@@ -262,7 +268,7 @@ def shape(ranked: Ranked, base: Board, *, centre: str | None, paradigm: str | No
                 position=position[name],
                 team=name,
                 team_id=tid,
-                affiliated=ranked.teams[tid].organiser_affiliated,
+                affiliated=ranked.teams[tid].affiliated,
                 submission_id=ranked.chosen[tid].submission_id,
                 submitted_at=ranked.chosen[tid].created_at,
                 score=score[name],

@@ -299,3 +299,12 @@ def test_unknown_phase_is_404(client: TestClient) -> None:
     r = client.get("/api/v1/phases/999999/leaderboard")
     assert r.status_code == 404
     assert "phase 999999" in r.json()["message"]
+
+
+def test_a_paradigm_without_a_metric_set_is_explained(
+    client: TestClient, db_session: Session
+) -> None:
+    seeded = _seed(db_session, paradigms=("liver",))
+    r = client.get(f"/api/v1/phases/{seeded.phase.id}/leaderboard")
+    assert r.status_code == 409
+    assert "no metric set for paradigm 'liver'" in r.json()["message"]
