@@ -10,7 +10,7 @@ Prints seconds per case, peak RSS, and the ratios to
 Each measurement runs in a fresh process so its peak RSS is its own. Usage::
 
     .venv/bin/python benchmarks/score_case.py [--case venous_0] [--repeat 3] [--mode paper]
-                                              [--no-oracle]
+                                              [--no-oracle] [--stress]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,14 +55,15 @@ def _floor(case: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start}
 
 
-def _fast(case: str, mode: str) -> dict[str, float]:
+def _fast(case: str, mode: str, prediction: Path | None = None) -> dict[str, float]:
+    prediction = prediction or SAMPLE / "predictions" / f"{case}.nii.gz"
     start = time.perf_counter()
     label = LabelCase.read(SAMPLE / "labels" / f"{case}.nii.gz", case_id=case, mode=mode)  # type: ignore[arg-type]
     labelled = time.perf_counter()
-    result = score_case(label, SAMPLE / "predictions" / f"{case}.nii.gz")
+    result = score_case(label, prediction)
     done = time.perf_counter()
     # A second submission on the same case reuses the prepared label.
-    score_case(label, SAMPLE / "predictions" / f"{case}.nii.gz")
+    score_case(label, prediction)
     again = time.perf_counter()
     assert result.status == "ok", result.errors
     return {
@@ -89,9 +91,30 @@ def _oracle(case: str, mode: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "tp_50": result.tp_50, "dice": result.dice}
 
 
-def _child(part: str, case: str, mode: str) -> dict[str, float]:
+def _stress_predictions(case: str, folder: Path) -> dict[str, Path]:
+    """Hostile but valid predictions on the case's grid: every voxel lesion, and 1 % speckle."""
+    reference = SimpleITK.ReadImage(str(SAMPLE / "labels" / f"{case}.nii.gz"))
+    shape = SimpleITK.GetArrayViewFromImage(reference).shape
+    rng = np.random.default_rng(0)
+    arrays = {
+        "every voxel lesion": np.ones(shape, dtype=np.uint8),
+        "1 % speckle (about 1.6 M components)": (rng.random(shape, dtype=np.float32) < 0.01).astype(
+            np.uint8
+        ),
+    }
+    paths = {}
+    for i, (name, array) in enumerate(arrays.items()):
+        image = SimpleITK.GetImageFromArray(array)
+        image.CopyInformation(reference)
+        paths[name] = folder / f"stress_{i}.nii.gz"
+        SimpleITK.WriteImage(image, str(paths[name]), useCompression=True)
+    return paths
+
+
+def _child(part: str, case: str, mode: str, prediction: Path | None = None) -> dict[str, float]:
+    extra = ["--prediction", str(prediction)] if prediction else []
     done = subprocess.run(
-        [sys.executable, __file__, "--child", part, "--case", case, "--mode", mode],
+        [sys.executable, __file__, "--child", part, "--case", case, "--mode", mode, *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -107,14 +130,18 @@ def main() -> None:
     parser.add_argument("--mode", default="paper", choices=["paper", "reference"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-oracle", action="store_true")
+    parser.add_argument(
+        "--stress", action="store_true", help="also score an all-lesion and a speckled prediction"
+    )
     parser.add_argument("--child", choices=["floor", "fast", "oracle"], help=argparse.SUPPRESS)
+    parser.add_argument("--prediction", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         if args.child == "floor":
             out = _floor(args.case)
         elif args.child == "fast":
-            out = _fast(args.case, args.mode)
+            out = _fast(args.case, args.mode, args.prediction)
         else:
             out = _oracle(args.case, args.mode)
         out["peak_rss_mib"] = _peak_rss_mib()
@@ -144,6 +171,15 @@ def main() -> None:
             f"plain oracle (full volumes):  {oracle['seconds']:7.3f} s   peak RSS "
             f"{oracle['peak_rss_mib']:6.0f} MiB   scorer is {oracle['seconds'] / fast:.0f} x faster"
         )
+
+    if args.stress:
+        with tempfile.TemporaryDirectory() as folder:
+            for name, path in _stress_predictions(args.case, Path(folder)).items():
+                out = _child("fast", args.case, args.mode, path)
+                print(
+                    f"stress, {name}: {out['seconds']:7.3f} s   peak RSS "
+                    f"{out['peak_rss_mib']:6.0f} MiB"
+                )
 
 
 if __name__ == "__main__":

@@ -146,6 +146,22 @@ def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt
     return mask
 
 
+def _extent(
+    lesion: npt.NDArray[np.bool_], *, sparse: bool
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Inclusive (z, y, x) bounds of the True voxels of a non-empty slab."""
+    if sparse:  # few voxels: their indices are cheaper than reductions
+        index = np.nonzero(lesion)
+        return (
+            np.array([int(i.min()) for i in index]),
+            np.array([int(i.max()) for i in index]),
+        )
+    rows = np.any(lesion, axis=2)
+    axes = (np.any(rows, axis=1), np.any(rows, axis=0), np.any(lesion, axis=(0, 1)))
+    found = [np.flatnonzero(a) for a in axes]
+    return np.array([int(f[0]) for f in found]), np.array([int(f[-1]) for f in found])
+
+
 def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> LesionMask:
     """Read one segmentation and return its lesion voxels (cropped) and geometry.
 
@@ -182,15 +198,15 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
     lo = np.array([nz, ny, nx])
     hi = np.array([-1, -1, -1])
     for z0 in range(0, nz, step):
-        hits = np.flatnonzero(_slab_lesion(array[z0 : z0 + step], mode=mode, name=file.name))
-        if hits.size == 0:
+        lesion = _slab_lesion(array[z0 : z0 + step], mode=mode, name=file.name)
+        hits = int(np.count_nonzero(lesion))
+        if hits == 0:
             continue
-        count += int(hits.size)
-        z = hits // (ny * nx) + z0
-        rest = hits % (ny * nx)
-        for axis, values in enumerate((z, rest // nx, rest % nx)):
-            lo[axis] = min(lo[axis], int(values.min()))
-            hi[axis] = max(hi[axis], int(values.max()))
+        count += hits
+        slab_lo, slab_hi = _extent(lesion, sparse=hits * 16 < lesion.size)
+        shift = np.array([z0, 0, 0])
+        lo = np.minimum(lo, slab_lo + shift)
+        hi = np.maximum(hi, slab_hi + shift)
     if count == 0:
         return LesionMask(
             path=str(file),

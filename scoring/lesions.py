@@ -108,8 +108,10 @@ def label_components(
             sizes=np.zeros(0, dtype=np.int64),
             boxes=np.zeros((0, 3, 2), dtype=np.int64),
         )
-    labels = cc3d.connected_components(np.ascontiguousarray(mask), connectivity=6)
-    if not raster_numbered(labels):
+    labels, count = cc3d.connected_components(
+        np.ascontiguousarray(mask), connectivity=6, return_N=True
+    )
+    if count > 1 and not raster_numbered(labels):
         labels = renumber_raster(labels)
     stats = cc3d.statistics(labels, no_slice_conversion=True)
     sizes = np.asarray(stats["voxel_counts"][1:], dtype=np.int64)

@@ -79,3 +79,16 @@ def test_reading_in_small_slabs_gives_the_same_crop(tmp_path, monkeypatch) -> No
     assert whole.count == sliced.count == int((array == 1).sum())
     assert np.array_equal(whole.mask, sliced.mask)
     assert np.array_equal(whole.mask, array[2:7, 1:6, 3:7] == 1)
+
+
+def test_dense_and_sparse_slabs_find_the_same_box(tmp_path, monkeypatch) -> None:
+    full = np.ones((6, 5, 4), dtype=np.uint8)
+    whole = read_lesions(write_image(tmp_path / "full.nii.gz", full))
+    assert (whole.offset, whole.mask.shape, whole.count) == ((0, 0, 0), (6, 5, 4), 120)
+    corner = np.zeros((6, 5, 4), dtype=np.uint8)
+    corner[5, 4, 3] = corner[5, 3, 3] = 1
+    path = write_image(tmp_path / "corner.nii.gz", corner)
+    for slab in (1 << 23, 1):
+        monkeypatch.setattr(scoring.io, "_SLAB_VOXELS", slab)
+        found = read_lesions(path)
+        assert (found.offset, found.mask.shape, found.count) == ((5, 3, 3), (1, 2, 1), 2)
