@@ -13,6 +13,7 @@ spacing match the reference whatever reads the file.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,13 @@ EXTENSIONS: tuple[str, ...] = (".nii.gz", ".nii", ".mha")
 
 #: Relative tolerance beyond which prediction and label geometry differ.
 GEOMETRY_RTOL = 1e-3
+
+#: Largest voxel data (bytes, as declared by the header) a file may hold: a full
+#: TriALS CT volume as float64 is 1.3 GiB.
+MAX_IMAGE_BYTES = 4 << 30
+
+# SimpleITK's classes carry no type hints; one untyped handle keeps that contained.
+_SITK: Any = SimpleITK
 
 # Voxels per slab while scanning; bounds the temporaries of a float volume.
 _SLAB_VOXELS = 1 << 23
@@ -83,11 +91,53 @@ def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | No
     return None
 
 
+def _pixel_bytes(pixel_id: int) -> int:
+    """Bytes of one component of a SimpleITK pixel type (a 1-voxel probe image)."""
+    probe = _SITK.Image([1, 1, 1], pixel_id)
+    return int(_SITK.GetArrayViewFromImage(probe).itemsize)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse from the header alone what must not be read: wrong shape, too big.
+
+    A header can declare any size (a .nii.gz of a few megabytes can expand to
+    gigabytes), and reading allocates the whole declared volume first, so the
+    size is checked before a voxel is decompressed.
+    """
+    reader = _SITK.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise CaseInputError(
+            f"{path.name}: cannot be read as an image ({_reason(exc, path)})"
+        ) from exc
+    if reader.GetDimension() != 3:
+        raise CaseInputError(f"{path.name}: expected a 3-D image, got {reader.GetDimension()}-D")
+    if reader.GetNumberOfComponents() != 1:
+        raise CaseInputError(
+            f"{path.name}: expected one value per voxel, got "
+            f"{reader.GetNumberOfComponents()} (a vector or RGB image)"
+        )
+    size = tuple(int(v) for v in reader.GetSize())
+    declared = math.prod(size) * _pixel_bytes(reader.GetPixelID())
+    if declared > MAX_IMAGE_BYTES:
+        raise CaseInputError(
+            f"{path.name}: the header declares a {size[0]}×{size[1]}×{size[2]} volume "
+            f"({declared / 2**30:.1f} GiB of voxels), more than the "
+            f"{MAX_IMAGE_BYTES / 2**30:.0f} GiB we read; write the segmentation on the "
+            "input image's grid"
+        )
+
+
 def _read_image(path: Path) -> Any:
     if not path.is_file():
         raise CaseInputError(f"{path.name}: file not found")
     if not path.name.endswith(EXTENSIONS):
         raise CaseInputError(f"{path.name}: unsupported file type (use {', '.join(EXTENSIONS)})")
+    if path.stat().st_size == 0:
+        raise CaseInputError(f"{path.name}: the file is empty")
+    _check_header(path)
     try:
         image: Any = SimpleITK.ReadImage(str(path))
     except RuntimeError as exc:
@@ -132,7 +182,12 @@ def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt
             wrapped = np.fmod(np.trunc(slab), 256.0)
             mask: npt.NDArray[np.bool_] = (wrapped == 1.0) | (wrapped == -255.0)
             return mask
-        if not np.all(np.isfinite(slab)) or np.any(slab != np.floor(slab)):
+        if not np.all(np.isfinite(slab)):
+            raise CaseInputError(
+                f"{name}: float image with NaN or infinite values "
+                "(save the segmentation as integers: 1 = lesion, 0 = background)"
+            )
+        if np.any(slab != np.floor(slab)):
             raise CaseInputError(
                 f"{name}: float image with values that are not whole numbers "
                 "(save the segmentation as integers: 1 = lesion, 0 = background)"
@@ -150,8 +205,10 @@ def _extent(
     lesion: npt.NDArray[np.bool_], *, sparse: bool
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Inclusive (z, y, x) bounds of the True voxels of a non-empty slab."""
-    if sparse:  # few voxels: their indices are cheaper than reductions
-        index = np.nonzero(lesion)
+    if sparse:  # few voxels: their flat indices are cheaper than reductions
+        flat = np.flatnonzero(lesion)
+        _, ny, nx = lesion.shape
+        index = (flat // (ny * nx), (flat // nx) % ny, flat % nx)
         return (
             np.array([int(i.min()) for i in index]),
             np.array([int(i.max()) for i in index]),
