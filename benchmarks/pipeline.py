@@ -21,6 +21,7 @@ Overhead = total − container time − scorer time; the goal (issue 5) is < 10 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ from alembic import command
 from alembic.config import Config
 
 from backend.db import make_engine, make_session_factory
+from backend.submissions.models import Submission
 from tests.support.images import build_image
 from tests.support.world import make_world, write_mask
 from worker.config import WorkerSettings
@@ -99,6 +101,7 @@ def one_run(
         output_bytes=1 * GIB,
         run_cpus=2.0,
         heartbeat_s=30,
+        container_prefix=f"podium-bench{os.getpid()}",
     )
     with factory.begin() as session:
         world = make_world(session, data_root=data_root, cases=cases, samples=0)
@@ -149,8 +152,11 @@ def one_run(
     started = time.perf_counter()
     outcome = evaluate(submission_id, context=context)
     total = time.perf_counter() - started
+    if outcome.status != "succeeded":
+        with factory() as session:
+            row = session.get(Submission, submission_id)
+            raise SystemExit(f"the run ended {outcome.status}: {row.message} {row.log_tail}")
     engine.dispose()
-    assert outcome.status == "succeeded", outcome
     assert outcome.timings is not None
     t = outcome.timings
     container = runner.results[0].duration_s

@@ -21,12 +21,12 @@ def test_built_image_runs_without_network_and_prints(docker_client):
 
 
 def test_identical_requests_reuse_one_image(docker_client):
-    first = build_image(docker_client, files={"/a.txt": "x"}, cmd=["cat", "/a.txt"])
-    second = build_image(docker_client, files={"/a.txt": "x"}, cmd=["cat", "/a.txt"])
-    other = build_image(docker_client, files={"/a.txt": "y"}, cmd=["cat", "/a.txt"])
+    first = build_image(docker_client, files={"/a.txt": "x\n"}, cmd=["cat", "/a.txt"])
+    second = build_image(docker_client, files={"/a.txt": "x\n"}, cmd=["cat", "/a.txt"])
+    other = build_image(docker_client, files={"/a.txt": "y\n"}, cmd=["cat", "/a.txt"])
     assert first == second
     assert other != first
-    assert docker_client.containers.run(other, remove=True, network_mode="none") == b"y"
+    assert docker_client.containers.run(other, remove=True, network_mode="none") == b"y\n"
 
 
 def test_save_writes_a_loadable_docker_save_tarball(docker_client, tmp_path):

@@ -25,6 +25,9 @@ class WorkerSettings(Settings):
     gpus
         Comma-separated GPU device IDs this worker hands to containers
         (``PODIUM_GPUS``); empty: no GPU (CI, CPU-only hosts).
+    container_prefix
+        First part of container names, ``{prefix}-sub-{id}-{attempt}``; distinct per
+        deployment sharing a Docker engine (submission ids restart in each database).
     worker_queue
         The queue this worker consumes (a GPU host class).
     work_dir
@@ -49,6 +52,7 @@ class WorkerSettings(Settings):
     """
 
     gpus: str = ""
+    container_prefix: str = Field(default="podium", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
     worker_queue: str = "evaluation"
     work_dir: Path | None = None
     storage_backend: Literal["filesystem", "s3"] = "filesystem"

@@ -76,10 +76,11 @@ class Plan:
     labels: dict[str, LabelSource]
     preflight: bool
     mode: ScoringMode
+    container_prefix: str = "podium"
 
     def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
-        """``podium-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
-        name = f"podium-sub-{self.submission_id}-{attempt or self.attempt}"
+        """``{prefix}-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
+        name = f"{self.container_prefix}-sub-{self.submission_id}-{attempt or self.attempt}"
         return f"{name}-preflight" if preflight else name
 
     def earlier_containers(self) -> tuple[str, ...]:
@@ -141,6 +142,7 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
         labels=labels,
         preflight=phase.kind == PhaseKind.FINAL,
         mode=ScoringMode.PAPER,
+        container_prefix=context.settings.container_prefix,
     )
 
 

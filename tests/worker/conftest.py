@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,8 @@ def worker_context(committing_postgres_url, docker_client, tmp_path):
         tmp_bytes=4 * MIB,
         run_cpus=1.0,
         run_pids=64,
+        # Fresh databases restart submission ids at 1: keep names apart per test.
+        container_prefix=f"podium-t{uuid.uuid4().hex[:8]}",
     )
     yield WorkerContext(
         session_factory=make_session_factory(engine),

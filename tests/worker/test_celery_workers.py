@@ -96,6 +96,7 @@ def celery_world(worker_context, docker_client, redis_url, tmp_path):
         "PODIUM_RUN_PIDS": "64",
         "PODIUM_RUN_CPUS": "1",
         "PODIUM_LOG_JSON": "false",
+        "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
     }
     workers: list[WorkerProcess] = []
 
@@ -168,6 +169,7 @@ def test_a_worker_killed_mid_run_still_ends_the_submission_exactly_once(
 ):
     world, start, sender = celery_world
     queue = f"gpu-kill-{uuid.uuid4().hex[:6]}"
+    prefix = worker_context.settings.container_prefix
     worker = start(queue)
     image = shell_image(docker_client, "sleep 4\n" + COPY_INPUTS)
     with worker_context.session_factory.begin() as session:
@@ -176,7 +178,7 @@ def test_a_worker_killed_mid_run_still_ends_the_submission_exactly_once(
     sender.send_task("evaluate_submission", args=[submission_id], queue=queue)
     _wait_status(worker_context, submission_id, {SubmissionStatus.RUNNING})
     deadline = time.monotonic() + 30
-    while not docker_client.containers.list(filters={"name": f"podium-sub-{submission_id}-1$"}):
+    while not docker_client.containers.list(filters={"name": f"{prefix}-sub-{submission_id}-1$"}):
         assert time.monotonic() < deadline, worker.text()
         time.sleep(0.1)
     (child,) = worker.pool_children()
@@ -189,5 +191,5 @@ def test_a_worker_killed_mid_run_still_ends_the_submission_exactly_once(
         ledger = subs.quota_ledger(session, team_id=world.team_id, phase_id=world.phase_id)
     assert [e.change for e in ledger] == [-1]
     assert not docker_client.containers.list(
-        all=True, filters={"name": f"podium-sub-{submission_id}-"}
+        all=True, filters={"name": f"{prefix}-sub-{submission_id}-"}
     )

@@ -90,7 +90,7 @@ def test_a_run_interrupted_mid_way_is_redone_as_the_next_attempt(worker_context,
         submission.updated_at = datetime.now(UTC) - timedelta(minutes=5)  # heartbeat silent
     stale = docker_client.containers.run(
         shell_image(docker_client, "sleep 300"),
-        name=f"podium-sub-{sid}-1",
+        name=f"{worker_context.settings.container_prefix}-sub-{sid}-1",
         detach=True,
         network_mode="none",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_every_sandbox_flag_is_set(docker_client, runner, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
     spec = RunSpec(
-        name="podium-sub-audit-1",
+        name=f"podium-sub-audit{uuid.uuid4().hex[:8]}-1",
         image=image,
         input_dir=tmp_path / "in",
         output_dir=tmp_path / "out",
