@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from backend.errors import DomainError
+from backend.storage import human_bytes
 
 #: Image file types a case file may have; the case key is the name without it.
 IMAGE_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
@@ -26,6 +27,8 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
 _IGNORED_PARTS = ("__MACOSX",)
 _IGNORED_NAMES = (".DS_Store", "Thumbs.db")
 _COPY_CHUNK = 1024 * 1024
+#: Case keys are at most this long (the database column and the challenge file's rule).
+MAX_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,13 @@ def split_case_name(name: str) -> tuple[str, str]:
     base = posixpath.basename(name)
     for suffix in IMAGE_SUFFIXES:
         if base.lower().endswith(suffix) and len(base) > len(suffix):
-            return base[: -len(suffix)], suffix
+            key = base[: -len(suffix)]
+            if len(key) > MAX_KEY_LENGTH:
+                raise _bad(
+                    f"the file name {key[:40]!r}… is {len(key)} characters long; a case key "
+                    f"has at most {MAX_KEY_LENGTH}"
+                )
+            return key, suffix
     raise _bad(
         f"{name!r} is not an image file we read (expected one of {', '.join(IMAGE_SUFFIXES)})"
     )
@@ -122,8 +131,20 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
         raise _bad(f"not a readable .tar.gz or .zip archive, or truncated ({exc})") from exc
 
 
-def unpack_case_files(archive: Path, destination: Path) -> dict[str, CaseFile]:
+def unpack_case_files(
+    archive: Path, destination: Path, *, max_bytes: int | None = None
+) -> dict[str, CaseFile]:
     """Unpack ``archive`` into the new folder ``destination``, one file per case key.
+
+    Parameters
+    ----------
+    archive
+        A ``.tar.gz`` (or plain ``.tar``) or ``.zip`` file.
+    destination
+        A folder that must not exist yet.
+    max_bytes
+        Refuse the archive as soon as its unpacked files exceed this many bytes
+        (a small compressed archive can expand to fill the disk).
 
     Returns
     -------
@@ -133,12 +154,14 @@ def unpack_case_files(archive: Path, destination: Path) -> dict[str, CaseFile]:
     Raises
     ------
     DomainError
-        422 for an unsafe member, a duplicate name, two files for one case key
-        or an unreadable archive. ``destination`` is removed on any failure.
+        422 for an unsafe member, a duplicate name, two files for one case key,
+        an unreadable archive or one that unpacks to more than ``max_bytes``.
+        ``destination`` is removed on any failure.
     """
     destination.mkdir(parents=True, exist_ok=False)
     seen: set[str] = set()
     files: dict[str, CaseFile] = {}
+    total = 0
     try:
         for name, handle in _members(archive):
             if _ignored(name):
@@ -159,6 +182,12 @@ def unpack_case_files(archive: Path, destination: Path) -> dict[str, CaseFile]:
                 while chunk := handle.read(_COPY_CHUNK):
                     digest.update(chunk)
                     size += len(chunk)
+                    total += len(chunk)
+                    if max_bytes is not None and total > max_bytes:
+                        raise _bad(
+                            f"it unpacks to more than {human_bytes(max_bytes)} (the upload "
+                            "limit); split it or raise PODIUM_MAX_UPLOAD_BYTES"
+                        )
                     out.write(chunk)
             files[key] = CaseFile(
                 key=key, suffix=suffix, path=target, sha256=digest.hexdigest(), size=size

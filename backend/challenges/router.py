@@ -119,7 +119,11 @@ async def _unpacked(
     staged = await receive_body(request, settings, suffix=".archive")
     try:
         folder, files = await run_in_threadpool(
-            service.unpack_upload, staged.path, staging_dir=settings.staging_dir
+            lambda: service.unpack_upload(
+                staged.path,
+                staging_dir=settings.staging_dir,
+                max_bytes=settings.max_upload_bytes,
+            )
         )
     finally:
         staged.path.unlink(missing_ok=True)

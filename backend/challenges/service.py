@@ -360,7 +360,9 @@ def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> N
     )
 
 
-def unpack_upload(archive: Path, *, staging_dir: Path) -> tuple[Path, dict[str, CaseFile]]:
+def unpack_upload(
+    archive: Path, *, staging_dir: Path, max_bytes: int | None = None
+) -> tuple[Path, dict[str, CaseFile]]:
     """Unpack an uploaded archive into a fresh staging folder (removed on refusal)."""
     folder = staging_dir / f"unpacked-{uuid.uuid4().hex}"
-    return folder, unpack_case_files(archive, folder)
+    return folder, unpack_case_files(archive, folder, max_bytes=max_bytes)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.errors import DomainError
+from backend.storage import human_bytes
 
 #: Members up to this size are kept in memory: manifest, configs, index files.
 _SMALL_MEMBER = 4 * 1024 * 1024
@@ -54,7 +55,7 @@ def _normalise(name: str) -> str:
     return clean.removeprefix("./")
 
 
-def _read_members(path: Path) -> tuple[dict[str, bytes], set[str]]:
+def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, bytes], set[str]]:
     small: dict[str, bytes] = {}
     names: set[str] = set()
     kept = 0
@@ -82,6 +83,15 @@ def _read_members(path: Path) -> tuple[dict[str, bytes], set[str]]:
                 if not (member.isfile() or member.isdir()):
                     raise _refuse(f"the archive member {name!r} is not a file or folder")
                 names.add(name)
+                # Checked on the header, before the member's data is decompressed:
+                # a few megabytes of gzip can expand to terabytes.
+                if gzipped and max_unpacked is not None:
+                    unpacked = member.offset_data + member.size
+                    if unpacked > max_unpacked:
+                        raise _refuse(
+                            f"uncompressed, the archive is larger than the upload limit "
+                            f"({human_bytes(max_unpacked)}) at {name!r}; {SAVE_HINT}"
+                        )
                 if not gzipped and member.isfile() and member.offset_data + member.size > file_size:
                     raise _refuse(f"the archive is truncated inside {name!r}; upload it again")
                 if member.isfile() and member.size <= _SMALL_MEMBER and kept < _SMALL_TOTAL:
@@ -123,13 +133,16 @@ def is_root_user(user: str) -> bool:
     return name in _ROOT_USERS
 
 
-def inspect_image_archive(path: Path) -> ImageInfo:
+def inspect_image_archive(path: Path, *, max_unpacked_bytes: int | None = None) -> ImageInfo:
     """Check that ``path`` is a single linux/amd64 image that runs as a non-root user.
 
     Parameters
     ----------
     path
         A ``docker save`` tarball, plain or gzip-compressed.
+    max_unpacked_bytes
+        For a gzip-compressed tarball, refuse it once its uncompressed tar would
+        exceed this many bytes (the limit a plain tar upload has).
 
     Returns
     -------
@@ -141,7 +154,7 @@ def inspect_image_archive(path: Path) -> ImageInfo:
     DomainError
         422 with a message that says what is wrong and how to fix it.
     """
-    small, names = _read_members(path)
+    small, names = _read_members(path, max_unpacked=max_unpacked_bytes)
     if "manifest.json" not in names:
         raise _refuse(
             f"there is no manifest.json, so this is not a `docker save` archive; {SAVE_HINT}"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from backend.auth.models import User
+from backend.challenges.models import Phase
 from backend.db import utcnow
 from backend.deps import CurrentUser, SessionDep, SettingsDep
 from backend.submissions import repository, service
 from backend.submissions.image_archive import inspect_image_archive
+from backend.submissions.models import Submission
 from backend.submissions.schemas import (
     LedgerEntryOut,
     QuotaOut,
@@ -18,6 +22,17 @@ from backend.submissions.schemas import (
 from backend.uploads import binary_body, receive_body
 
 router = APIRouter(tags=["submissions"])
+
+
+def _out(
+    session: Session, *, user: User, submission: Submission, phase: Phase | None = None
+) -> SubmissionOut:
+    """The response body, without the log where the user may not read it."""
+    phase = phase or service.submission_phase(session, submission)
+    out = SubmissionOut.model_validate(submission)
+    if not service.logs_visible(user=user, phase=phase, submission=submission):
+        out.log_tail = None
+    return out
 
 
 @router.post(
@@ -59,7 +74,9 @@ async def submit(
     await run_in_threadpool(session.rollback)
     staged = await receive_body(request, settings, suffix=".image")
     try:
-        image = await run_in_threadpool(inspect_image_archive, staged.path)
+        image = await run_in_threadpool(
+            lambda: inspect_image_archive(staged.path, max_unpacked_bytes=settings.max_upload_bytes)
+        )
         submission = await run_in_threadpool(
             lambda: service.accept(
                 session,
@@ -75,7 +92,7 @@ async def submit(
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
-    return SubmissionOut.model_validate(submission)
+    return await run_in_threadpool(lambda: _out(session, user=user, submission=submission))
 
 
 @router.get("/phases/{phase_id}/submissions", response_model=TeamSubmissionsOut)
@@ -94,7 +111,7 @@ def list_own(phase_id: int, user: CurrentUser, session: SessionDep) -> TeamSubmi
             ledger=[LedgerEntryOut.model_validate(e) for e in ledger],
         ),
         submissions=[
-            SubmissionOut.model_validate(s)
+            _out(session, user=user, submission=s, phase=phase)
             for s in repository.list_team_submissions(session, team_id=team.id, phase_id=phase.id)
         ],
     )
@@ -103,14 +120,12 @@ def list_own(phase_id: int, user: CurrentUser, session: SessionDep) -> TeamSubmi
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
 def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> SubmissionOut:
     """One submission of your team (organisers see all)."""
-    return SubmissionOut.model_validate(
-        service.get_visible(session, user=user, submission_id=submission_id)
-    )
+    submission = service.get_visible(session, user=user, submission_id=submission_id)
+    return _out(session, user=user, submission=submission)
 
 
 @router.delete("/submissions/{submission_id}", response_model=SubmissionOut)
 def cancel_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> SubmissionOut:
     """Cancel a queued submission; its quota slot is refunded (409 once it has started)."""
-    return SubmissionOut.model_validate(
-        service.cancel(session, user=user, submission_id=submission_id)
-    )
+    submission = service.cancel(session, user=user, submission_id=submission_id)
+    return _out(session, user=user, submission=submission)

@@ -10,7 +10,12 @@ from backend.enums import SubmissionStatus
 
 
 class SubmissionOut(BaseModel):
-    """A submission as its team sees it."""
+    """A submission as its team sees it.
+
+    ``log_tail`` is ``None`` where the team may not read the container's log: a
+    final-phase run sees the hidden test images, and its output could carry
+    them (see :func:`backend.submissions.service.logs_visible`).
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -22,7 +27,7 @@ class SubmissionOut(BaseModel):
     attempt: int
     failure_class: str | None
     message: str
-    log_tail: str
+    log_tail: str | None
     image_digest: str
     image_tags: list[str]
     tarball_sha256: str

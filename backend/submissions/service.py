@@ -16,7 +16,7 @@ from backend.auth.models import User
 from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge, Phase, Task
 from backend.challenges.spec import phase_window
-from backend.enums import SubmissionStatus
+from backend.enums import PhaseKind, SubmissionStatus
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, enqueue
 from backend.storage import StagedUpload, delete_on_rollback, move_into_place
@@ -187,3 +187,26 @@ def team_for_phase(session: Session, *, user: User, phase_id: int) -> tuple[Phas
     if team is None:
         raise ForbiddenError(f"you are not in a team of {challenge.slug}")
     return phase, team
+
+
+def logs_visible(*, user: User, phase: Phase, submission: Submission) -> bool:
+    """Whether ``user`` may read the submission's container log.
+
+    A final-phase container runs on the hidden test images and may print them,
+    so its team sees the log of validation phases only; a failed pre-flight ran
+    on the public sample cases alone, so its log is shown everywhere (that is
+    how the team learns why). Organisers always see it.
+    """
+    return (
+        is_organiser(user)
+        or phase.kind == PhaseKind.VALIDATION
+        or submission.status == SubmissionStatus.FAILED_PREFLIGHT
+    )
+
+
+def submission_phase(session: Session, submission: Submission) -> Phase:
+    """The phase a submission belongs to."""
+    context = challenges.phase_context(session, submission.phase_id)
+    if context is None:
+        raise NotFoundError("phase", submission.phase_id)
+    return context[0]
