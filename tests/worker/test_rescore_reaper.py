@@ -1,4 +1,4 @@
-"""Re-scoring from stored predictions, the reaper, and the embedded mode's handler."""
+"""Re-scoring from stored predictions, the reaper, and the embedded mode."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from backend.challenges.models import LabelSet
 from backend.enums import SubmissionStatus
+from backend.jobs import Job
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
 from tests.support.images import shell_image
 from tests.support.world import lesion_mask, make_world, write_mask
+from worker.embedded import embedded_queue
 from worker.evaluation import evaluate
 from worker.reaper import reap_stuck
 from worker.rescoring import rescore_phase
@@ -138,3 +140,13 @@ def test_embedded_handler_runs_in_process_and_retries(worker_context, docker_cli
     assert run_embedded(broken, context=worker_context) == "error"
     with worker_context.session_factory() as session:
         assert session.get(Submission, broken).attempt == worker_context.settings.max_attempts
+
+
+def test_embedded_queue_evaluates_jobs_sent_by_name(worker_context, docker_client):
+    _world, sid = _world_with_submission(worker_context, docker_client)
+    queue = embedded_queue(context=worker_context)
+    queue.send(Job(task_name="evaluate_submission", args=(sid,), queue="evaluation"))
+    queue.shutdown()
+    assert queue.unhandled == []
+    with worker_context.session_factory() as session:
+        assert session.get(Submission, sid).status == SubmissionStatus.SUCCEEDED
