@@ -79,6 +79,10 @@ def read_cases(path: Path) -> list[str]:
     duplicates = sorted({c for c in ids if ids.count(c) > 1})
     if duplicates:
         raise UsageError(f"cases file {path} lists {', '.join(duplicates)} more than once")
+    # Ids become file names: keep them inside the folders.
+    bad = [c for c in ids if "/" in c or "\\" in c or c.startswith(".")]
+    if bad:
+        raise UsageError(f"cases file {path}: {bad[0]!r} is not a case id (a file name stem)")
     return ids
 
 
@@ -198,6 +202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"podium-score: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if centres:
+        without = [t.case_id for t in tasks if t.case_id not in centres]
+        if without:
+            print(
+                f"podium-score: {len(without)} case(s) have no centre and count only in 'all': "
+                + ", ".join(without[:5]),
+                file=sys.stderr,
+            )
 
     results: list[CaseResult] = []
     label_problems: list[str] = []

@@ -101,6 +101,22 @@ def test_cli_unusable_input_exits_2_with_a_message(folders, capsys, change, mess
     assert message in capsys.readouterr().err
 
 
+def test_cli_rejects_case_ids_that_are_paths(folders, capsys) -> None:
+    root, preds, labels, _ = folders
+    cases = root / "cases.csv"
+    cases.write_text("a\n../labels/b\n")
+    assert _run(str(preds), str(labels), "--cases", str(cases), "--out", str(root / "o")) == 2
+    assert "'../labels/b' is not a case id" in capsys.readouterr().err
+
+
+def test_cli_names_cases_without_a_centre(folders, capsys) -> None:
+    root, preds, labels, _ = folders
+    centres = root / "partial.csv"
+    centres.write_text("a,China\n")
+    assert _run(str(preds), str(labels), "--centres", str(centres), "--out", str(root / "o")) == 0
+    assert "3 case(s) have no centre and count only in 'all': b, c, d" in capsys.readouterr().err
+
+
 def test_cli_case_without_label_and_unreadable_label_exit_2(folders, capsys) -> None:
     root, preds, labels, _ = folders
     cases = root / "cases.csv"
