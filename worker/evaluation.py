@@ -75,7 +75,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             workdir=workdir / "preflight",
             name=plan.container_name(preflight=True),
             limits=plan.limits,
-            gpus=context.settings.gpu_ids,
+            gpus=context.settings.gpu_ids if plan.gpu else (),
             replaces=plan.earlier_containers(),
         )
         collected = outcome.collected
@@ -155,7 +155,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 workdir=workdir / "run",
                 name=plan.container_name(),
                 limits=plan.limits,
-                gpus=context.settings.gpu_ids,
+                gpus=context.settings.gpu_ids if plan.gpu else (),
                 replaces=plan.earlier_containers(),
                 timings=timings,
             )

@@ -76,6 +76,7 @@ class Plan:
     labels: dict[str, LabelSource]
     preflight: bool
     mode: ScoringMode
+    gpu: bool = False
     container_prefix: str = "podium"
 
     def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
@@ -141,6 +142,7 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
         ),
         labels=labels,
         preflight=phase.kind == PhaseKind.FINAL,
+        gpu=phase.gpu,
         mode=ScoringMode.PAPER,
         container_prefix=context.settings.container_prefix,
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
+from backend.challenges.models import Phase
 from backend.enums import PhaseKind, SubmissionStatus
 from backend.submissions import repository as subs
 from backend.submissions.models import CaseScore, Evaluation, Submission
@@ -187,3 +189,21 @@ def test_infrastructure_faults_retry_then_error_with_refund(worker_context, dock
     assert submission.slot is None
     assert "not charged to you" in submission.message
     assert _ledger(worker_context, world) == [-1, 1]
+
+
+def test_a_cpu_phase_gets_no_gpu_even_on_a_gpu_worker(worker_context, docker_client):
+    # This engine has no GPU runtime: a device request would make the start fail.
+    gpu_worker = replace(worker_context, settings=worker_context.settings.model_copy(
+        update={"gpus": "0"}))  # fmt: skip
+    _world, sid = _setup(gpu_worker, docker_client, shell_image(docker_client, COPY_INPUTS))
+    assert evaluate(sid, context=gpu_worker).status == "succeeded"
+    with gpu_worker.session_factory.begin() as session:
+        session.get(Phase, _world.phase_id).gpu = True
+        again = session.get(Submission, sid)
+        again.status = SubmissionStatus.QUEUED
+    outcome = evaluate(sid, context=gpu_worker)
+    # The engine refused the device: our fault, not the team's (and, this being the
+    # fixture's last attempt, the slot is refunded).
+    assert outcome.status == "error"
+    assert _submission(gpu_worker, sid).slot is None
+    assert "device" in _submission(gpu_worker, sid).log_tail.lower()

@@ -1,0 +1,24 @@
+"""The worker's docstring examples run (pytest's doctest collection covers tests/ and scoring/)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "worker.outputs",
+    "worker.pipeline",
+    "worker.runner.base",
+    "worker.runner.outbox",
+    "worker.storage",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert tried > 0, f"{name} has no examples"
+    assert failures == 0
