@@ -13,8 +13,10 @@ spacing match the reference whatever reads the file.
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,10 @@ GEOMETRY_RTOL = 1e-3
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
 #: TriALS CT volume as float64 is 1.3 GiB.
 MAX_IMAGE_BYTES = 4 << 30
+
+# A NIfTI-1 header is 348 bytes; extensions before the voxels rarely exceed a few KiB.
+_NIFTI_MIN_HEADER = 348
+_NIFTI_MAX_HEADER = 1 << 20
 
 # SimpleITK's classes carry no type hints; one untyped handle keeps that contained.
 _SITK: Any = SimpleITK
@@ -74,6 +80,17 @@ class LesionMask:
     offset: tuple[int, int, int]
     mask: npt.NDArray[np.bool_]
     count: int
+    other: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """Findings worth telling the file's author (values that were ignored)."""
+        if not self.other:
+            return []
+        return [
+            f"{Path(self.path).name}: {self.other} voxel(s) hold values other than 0 and 1; "
+            "only 1 counts as lesion"
+        ]
 
 
 def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
@@ -127,6 +144,47 @@ def _check_header(path: Path) -> None:
             f"({declared / 2**30:.1f} GiB of voxels), more than the "
             f"{MAX_IMAGE_BYTES / 2**30:.0f} GiB we read; write the segmentation on the "
             "input image's grid"
+        )
+    _check_complete(path, data_bytes=declared)
+
+
+def _check_complete(path: Path, *, data_bytes: int) -> None:
+    """Refuse a NIfTI file that ends before its declared voxels do.
+
+    SimpleITK reads a truncated ``.nii`` or ``.nii.gz`` without complaint (the
+    missing voxels come back as zeros), which would score a broken upload as if
+    it were a prediction. A ``.nii`` must be as long as its header says; for a
+    ``.nii.gz`` the gzip trailer's size (modulo 2**32) is checked first and the
+    stream is decompressed (up to the declared size only) when that disagrees,
+    e.g. for a file of several gzip members.
+    """
+    name = path.name
+    size = path.stat().st_size
+    if name.endswith(".nii") and size < _NIFTI_MIN_HEADER + data_bytes:
+        raise CaseInputError(
+            f"{name}: the file is truncated: {size} bytes, but its header declares "
+            f"{data_bytes} bytes of voxels; write it again"
+        )
+    if not name.endswith(".nii.gz") or size < 4:
+        return
+    with path.open("rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        trailer_size = int.from_bytes(handle.read(4), "little")
+    if (trailer_size - data_bytes) % 2**32 <= _NIFTI_MAX_HEADER:
+        return
+    unpacked = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while unpacked < _NIFTI_MIN_HEADER + data_bytes and (chunk := stream.read(1 << 20)):
+                unpacked += len(chunk)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise CaseInputError(
+            f"{name}: the file is truncated or corrupt ({exc}); write it again"
+        ) from exc
+    if unpacked < _NIFTI_MIN_HEADER + data_bytes:
+        raise CaseInputError(
+            f"{name}: the file is truncated: it unpacks to {unpacked} bytes, but its header "
+            f"declares {data_bytes} bytes of voxels; write it again"
         )
 
 
@@ -251,12 +309,14 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
     nz, ny, nx = array.shape
     step = max(1, _SLAB_VOXELS // max(1, ny * nx))
     # Pass 1, in slabs: validate values, count lesion voxels, find their box.
-    count = 0
+    count = other = 0
     lo = np.array([nz, ny, nx])
     hi = np.array([-1, -1, -1])
     for z0 in range(0, nz, step):
-        lesion = _slab_lesion(array[z0 : z0 + step], mode=mode, name=file.name)
+        slab = array[z0 : z0 + step]
+        lesion = _slab_lesion(slab, mode=mode, name=file.name)
         hits = int(np.count_nonzero(lesion))
+        other += int(np.count_nonzero(slab)) - hits
         if hits == 0:
             continue
         count += hits
@@ -271,6 +331,7 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
             offset=(0, 0, 0),
             mask=np.zeros((0, 0, 0), dtype=bool),
             count=0,
+            other=other,
         )
     # Pass 2, over the box only: the crop, turned to (x, y, z) order.
     (z0, y0, x0), (z1, y1, x1) = lo, hi + 1
@@ -288,6 +349,7 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
         offset=(int(x0), int(y0), int(z0)),
         mask=mask,
         count=count,
+        other=other,
     )
 
 

@@ -77,6 +77,7 @@ class LabelCase:
             mode=mode,
             geometry=voxels.geometry,
             components=label_components(voxels.mask, voxels.offset),
+            warnings=[f"label of case {case_id!r}: {w}" for w in voxels.warnings],
         )
         case._check()
         return case

@@ -177,7 +177,7 @@ def score_case(
         )
     try:
         voxels = read_lesions(prediction, mode=mode)
-        warnings = check_geometry(
+        warnings = voxels.warnings + check_geometry(
             voxels.geometry, label.geometry, name=os.path.basename(prediction)
         )
     except CaseInputError as exc:

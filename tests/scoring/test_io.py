@@ -44,9 +44,18 @@ def test_formats_read_in_xyz_order_with_matching_spacing(tmp_path, suffix) -> No
         assert np.array_equal(components.mask([k], full), expected == k)
 
 
-def test_values_other_than_one_are_not_lesion(tmp_path) -> None:
+def test_values_other_than_one_are_not_lesion_and_are_reported(tmp_path) -> None:
     array = np.array([[[0, 1, 2, 255]]], dtype=np.uint8)
-    assert read_lesions(write_image(tmp_path / "a.nii.gz", array)).count == 1
+    found = read_lesions(write_image(tmp_path / "a.nii.gz", array))
+    assert (found.count, found.other) == (1, 2)
+    assert found.warnings == [
+        "a.nii.gz: 2 voxel(s) hold values other than 0 and 1; only 1 counts as lesion"
+    ]
+    label = LabelCase.read(write_image(tmp_path / "l.nii.gz", array), case_id="c1")
+    assert label.warnings == [f"label of case 'c1': l{found.warnings[0][1:]}"]
+    result = score_case(label, tmp_path / "a.nii.gz")
+    assert result.warnings[-1] == found.warnings[0]
+    assert result.dice == 1.0
 
 
 def test_non_integer_floats_make_the_case_invalid(tmp_path) -> None:

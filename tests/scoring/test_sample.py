@@ -48,6 +48,7 @@ def sample_components():
     for case_id in cases:
         label = read_lesions(SAMPLE / "labels" / f"{case_id}.nii.gz")
         pred = read_lesions(SAMPLE / "predictions" / f"{case_id}.nii.gz")
+        assert label.warnings == pred.warnings == []  # uint8, values 0 and 1 only
         loaded.append(
             (
                 case_id,
