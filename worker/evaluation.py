@@ -86,7 +86,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             raise SubmissionFailure(
                 "preflight_outputs",
                 f"Pre-flight on the public sample case(s) found unusable outputs for "
-                f"{unusable}: " + " ".join(collected.problems),
+                f"{unusable}: " + " ".join(collected.problems[:50]),
                 log=outcome.result.log,
             )
         with_labels = {

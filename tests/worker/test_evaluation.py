@@ -119,6 +119,7 @@ def test_a_run_with_a_live_heartbeat_is_left_to_its_worker(worker_context, docke
     ("script", "kind", "words"),
     [
         ("echo 'no weights' >&2; exit 4", "nonzero_exit", "exited with code 4"),
+        ("printf 'nul\\000byte\\n'; exit 5", "nonzero_exit", "exited with code 5"),
         ("echo done", "no_outputs", "wrote no usable prediction"),
         (
             'for f in /input/*; do cp /wrong.nii.gz /output/$(basename "$f"); done',
@@ -144,6 +145,8 @@ def test_participant_faults_fail_and_keep_the_slot(
     assert submission.slot is not None  # the slot is spent
     assert _scores(worker_context, sid) == []
     assert _ledger(worker_context, world) == [-1]
+    if "printf" in script:  # a NUL in the log cannot break storing it
+        assert submission.log_tail == "nul\ufffdbyte\n"
 
 
 def test_final_phase_preflight_failure_refunds_and_shows_the_log(worker_context, docker_client):

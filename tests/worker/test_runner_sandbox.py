@@ -162,3 +162,11 @@ def test_read_only_root_and_small_tmp(run_script):
     assert "touch: /input/evil: Read-only file system" in log
     assert "tmp-writable" in log
     assert "No space left on device" in log
+
+
+def test_a_flood_of_output_entries_is_cut_short(run_script):
+    run = run_script("i=0; while [ $i -lt 10100 ]; do : > /output/f$i; i=$((i+1)); done; echo made")
+    assert run.result.log == "made\n"
+    notes = run.result.output_notes
+    assert notes[-1] == "/output holds more than 10000 entries; the rest were not read."
+    assert len(list(run.output_dir.iterdir())) <= 10_000

@@ -242,12 +242,21 @@ class LogCapture:
         """The kept bytes as text, with a marker where the middle was dropped."""
         tail = bytes(self._tail[-self._tail_limit :]) if self._tail_limit else b""
         omitted = self.total - len(self._head) - len(tail)
-        head = bytes(self._head).decode("utf-8", errors="replace")
+        head = _printable(bytes(self._head))
         if omitted <= 0:
-            return head + tail.decode("utf-8", errors="replace")
-        return (
-            head + f"\n[... {omitted} bytes omitted ...]\n" + tail.decode("utf-8", errors="replace")
-        )
+            return head + _printable(tail)
+        return head + f"\n[... {omitted} bytes omitted ...]\n" + _printable(tail)
+
+
+def _printable(data: bytes) -> str:
+    """UTF-8 text with NUL bytes replaced (PostgreSQL text cannot hold them).
+
+    Examples
+    --------
+    >>> _printable(b"a\\x00b\\xff")
+    'a\ufffdb\ufffd'
+    """
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 class ContainerRunner(Protocol):

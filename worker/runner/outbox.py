@@ -35,6 +35,9 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,250}$")
 
 _ARCHIVE_CHUNK = 1024 * 1024
 
+#: Entries of /output read at most (a container may create millions of empty files).
+MAX_ENTRIES = 10_000
+
 
 def pause_elf_x86_64() -> bytes:
     """A static x86-64 Linux executable that sleeps forever in ``pause(2)``.
@@ -153,7 +156,12 @@ def unpack_outputs(
     written = 0
     stream: IO[bytes] = io.BufferedReader(_ChunkReader(chunks), buffer_size=_ARCHIVE_CHUNK)
     with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
+        for count, member in enumerate(tar):
+            if count >= MAX_ENTRIES:
+                notes.append(
+                    f"/output holds more than {MAX_ENTRIES} entries; the rest were not read."
+                )
+                break
             parts = member.name.strip("/").split("/")
             if len(parts) == 1:
                 continue  # the output directory itself
