@@ -64,8 +64,13 @@ def _score(task: Task) -> tuple[str, CaseResult | None, str | None]:
 def _rows(path: Path, what: str) -> list[list[str]]:
     if not path.is_file():
         raise UsageError(f"{what} file {path} not found")
-    with path.open(newline="") as handle:
-        return [[c.strip() for c in row] for row in csv.reader(handle) if row and row[0].strip()]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return [
+                [c.strip() for c in row] for row in csv.reader(handle) if row and row[0].strip()
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{what} file {path} cannot be read as CSV text: {exc}") from exc
 
 
 def read_cases(path: Path) -> list[str]:
@@ -224,15 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for centre in sorted(set(centres.values())):
         subset = [r for r in results if centres.get(r.case_id) == centre]
         by_centre[centre] = dataset_metrics(subset, mode=mode)
-    written = write_outputs(
-        args.out,
-        mode=mode,
-        results=results,
-        overall=overall,
-        by_centre=by_centre,
-        centres=centres,
-        problems=problems,
-    )
+    try:
+        written = write_outputs(
+            args.out,
+            mode=mode,
+            results=results,
+            overall=overall,
+            by_centre=by_centre,
+            centres=centres,
+            problems=problems,
+        )
+    except OSError as exc:
+        print(f"podium-score: error: cannot write to {args.out}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for problem in problems:
         print(f"podium-score: {problem}", file=sys.stderr)
     skipped = sum(1 for r in results if not r.counted)

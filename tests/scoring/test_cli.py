@@ -101,6 +101,18 @@ def test_cli_unusable_input_exits_2_with_a_message(folders, capsys, change, mess
     assert message in capsys.readouterr().err
 
 
+def test_cli_unreadable_cases_file_and_unwritable_output_exit_2(folders, capsys) -> None:
+    root, preds, labels, _ = folders
+    binary = root / "cases.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert _run(str(preds), str(labels), "--cases", str(binary), "--out", str(root / "o")) == 2
+    assert "cannot be read as CSV text" in capsys.readouterr().err
+    blocker = root / "a-file"
+    blocker.write_text("")
+    assert _run(str(preds), str(labels), "--out", str(blocker / "sub")) == 2
+    assert f"cannot write to {blocker / 'sub'}" in capsys.readouterr().err
+
+
 def test_cli_rejects_case_ids_that_are_paths(folders, capsys) -> None:
     root, preds, labels, _ = folders
     cases = root / "cases.csv"
