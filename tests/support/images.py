@@ -97,6 +97,7 @@ def build_image(
     user: str | None = USER,
     workdir: str = "/",
     env: Mapping[str, str] | None = None,
+    volumes: Sequence[str] = (),
 ) -> str:
     """Import (once) an image and return its reference ``podium-test/img:<hash>``.
 
@@ -114,6 +115,8 @@ def build_image(
         The image's WORKDIR.
     env
         The image's ENV.
+    volumes
+        The image's VOLUME paths.
     """
     files = dict(files or {})
     changes = [f"WORKDIR {workdir}"]
@@ -125,6 +128,8 @@ def build_image(
         changes.append(f"CMD {json.dumps(list(cmd))}")
     for key, value in sorted((env or {}).items()):
         changes.append(f"ENV {key}={value}")
+    if volumes:
+        changes.append(f"VOLUME {json.dumps(list(volumes))}")
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(BUSYBOX.read_bytes()).digest())
     for name, content in sorted(files.items()):

@@ -7,12 +7,15 @@ outcome class, the message and that nothing of the run is left on the engine.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 
 import pytest
 
+from tests.support.images import build_image
 from tests.support.sandbox import TEST_LIMITS
+from worker.runner.base import RunSpec
 
 pytestmark = pytest.mark.docker
 
@@ -170,3 +173,26 @@ def test_a_flood_of_output_entries_is_cut_short(run_script):
     notes = run.result.output_notes
     assert notes[-1] == "/output holds more than 10000 entries; the rest were not read."
     assert len(list(run.output_dir.iterdir())) <= 10_000
+
+
+def test_an_image_volume_gets_a_capped_tmpfs_not_host_disk(docker_client, runner, tmp_path):
+    reference = build_image(
+        docker_client,
+        files={"/run.sh": "dd if=/dev/zero of=/data/fill bs=1M count=50 2>&1; df -k /data"},
+        entrypoint=["/bin/sh", "/run.sh"],
+        volumes=["/data", "/output"],
+    )
+    image = runner.present_image(reference)
+    assert image.volumes == ("/data", "/output")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    name = f"podium-sub-vol{uuid.uuid4().hex[:8]}-1"
+    spec = RunSpec(
+        name=name, image=image, input_dir=tmp_path / "in", output_dir=tmp_path / "out",
+        limits=TEST_LIMITS,
+    )  # fmt: skip
+    before = {v.name for v in docker_client.volumes.list()}
+    result = runner.run(spec)
+    assert "No space left on device" in result.log
+    assert re.search(r"tmpfs +4096 +4096 +0 +100% /data", result.log)
+    assert {v.name for v in docker_client.volumes.list()} <= before  # no anonymous volume left

@@ -98,11 +98,16 @@ class ImageRef:
         The numeric ``uid:gid`` the image declares (never root).
     loaded
         Whether this run loaded it (and so removes it afterwards).
+    volumes
+        Paths the image declares as ``VOLUME``; each gets a small tmpfs, since
+        the engine would otherwise give it a writable, uncapped volume on the
+        host's disk.
     """
 
     image_id: str
     user: str
     loaded: bool
+    volumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,6 +57,11 @@ def _engine_errors(doing: str) -> Iterator[None]:
         raise InfrastructureError(f"Docker engine error while {doing}: {exc}") from exc
 
 
+def _declared_volumes(image: Any) -> tuple[str, ...]:
+    """The image's ``VOLUME`` paths."""
+    return tuple(sorted((image.attrs.get("Config") or {}).get("Volumes") or {}))
+
+
 def _user_is_root(user: str) -> bool:
     name = user.split(":", 1)[0].strip()
     return name in {"", "root", "0"}
@@ -143,13 +148,20 @@ class DockerRunner:
             if loaded:
                 self.remove_image(ImageRef(image_id=image.id, user="", loaded=True))
             raise
-        return ImageRef(image_id=str(image.id), user=user, loaded=loaded)
+        return ImageRef(
+            image_id=str(image.id), user=user, loaded=loaded, volumes=_declared_volumes(image)
+        )
 
     def present_image(self, reference: str) -> ImageRef:
         """An image the engine already holds (never removed by :meth:`remove_image`)."""
         with _engine_errors("inspecting the image"):
             image = self.client.images.get(reference)
-        return ImageRef(image_id=str(image.id), user=self._image_user(image), loaded=False)
+        return ImageRef(
+            image_id=str(image.id),
+            user=self._image_user(image),
+            loaded=False,
+            volumes=_declared_volumes(image),
+        )
 
     def _load(self, tarball: Path, *, expected_id: str) -> Any:
         try:
@@ -337,7 +349,15 @@ class DockerRunner:
                 ),
                 docker.types.Mount("/output", volume_name, type="volume", no_copy=True),
             ],
-            "tmpfs": {"/tmp": f"size={limits.tmp_bytes},mode=1777"},  # noqa: S108 - in the container
+            "tmpfs": {
+                # An image's VOLUMEs would be writable, uncapped volumes on the host's disk.
+                **{
+                    path: f"size={limits.tmp_bytes},mode=1777"
+                    for path in spec.image.volumes
+                    if path not in {"/input", "/output"}
+                },
+                "/tmp": f"size={limits.tmp_bytes},mode=1777",  # noqa: S108 - in the container
+            },
             "mem_limit": limits.memory_bytes,
             "memswap_limit": limits.memory_bytes,
             "pids_limit": limits.pids,
