@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from scoring.io import CaseInputError, Geometry, read_lesions
+from scoring.errors import CaseInputError
+from scoring.geometry import Geometry
+from scoring.io import read_lesions
 from scoring.lesions import Components, components_from_mask, label_components
 from scoring.results import Mode
 from scoring.surface import group_surface

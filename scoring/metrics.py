@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from scoring.io import CaseInputError, check_geometry, read_lesions
+from scoring.errors import CaseInputError
+from scoring.geometry import check_geometry
+from scoring.io import read_lesions
 from scoring.labelcase import LabelCase
 from scoring.lesions import Components, detect, intersection_table, label_components, match
 from scoring.results import LESION_METRICS, CaseResult, CaseStatus, Mode

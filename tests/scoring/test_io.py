@@ -11,7 +11,8 @@ import SimpleITK
 from generators import write_image
 from scipy import ndimage
 
-from scoring.io import CaseInputError, read_lesions
+from scoring.errors import CaseInputError
+from scoring.io import read_lesions
 from scoring.labelcase import LabelCase, LabelError
 from scoring.lesions import label_components
 from scoring.metrics import score_case
