@@ -122,3 +122,9 @@ def test_an_unreachable_engine_is_an_infrastructure_error(tmp_path):
         runner.present_image("anything")
     with pytest.raises(InfrastructureError, match="missing"):
         runner.load_image(tmp_path / "absent.tar", expected_id="sha256:00")
+
+
+def test_an_image_without_a_command_is_the_teams_fault(docker_client, runner):
+    with pytest.raises(SubmissionFailure, match="neither ENTRYPOINT nor CMD") as caught:
+        runner.present_image(build_image(docker_client, files={"/x": "no command"}))
+    assert caught.value.kind == "image_invalid"

@@ -187,8 +187,15 @@ class DockerRunner:
         return self.client.images.get(expected_id)
 
     def _image_user(self, image: Any) -> str:
-        """The image's non-root user as a numeric ``uid:gid``."""
-        user = str((image.attrs.get("Config") or {}).get("User") or "")
+        """The image's non-root user as a numeric ``uid:gid`` (and a command to run)."""
+        config = image.attrs.get("Config") or {}
+        if not config.get("Entrypoint") and not config.get("Cmd"):
+            raise SubmissionFailure(
+                "image_invalid",
+                "The image has neither ENTRYPOINT nor CMD, so there is nothing to run. Add "
+                'e.g. `ENTRYPOINT ["python", "/app/predict.py"]` to the Dockerfile.',
+            )
+        user = str(config.get("User") or "")
         if _user_is_root(user):
             raise SubmissionFailure(
                 "image_user",
