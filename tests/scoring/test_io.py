@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import pickle
 
+import nibabel  # the reference's reader, a dev dependency
 import numpy as np
 import pytest
 import SimpleITK
@@ -162,3 +163,30 @@ def test_label_case_is_picklable_and_its_surfaces_are_reused(tmp_path) -> None:
     assert copy.surface((1,)) is cached
     assert first.lesions[0]["dice"] == 1.0
     assert second.lesions[0]["dice"] < 1.0
+
+
+@pytest.mark.parametrize(
+    "affine",
+    [
+        np.diag([-0.8, 0.9, 2.5, 1.0]),  # flipped x
+        np.array([[0, 0, 2.5, 1], [0.8, 0, 0, 2], [0, 0.9, 0, 3], [0, 0, 0, 1.0]]),  # permuted
+        np.array([[0.7, 0.1, 0, 0], [-0.1, 0.7, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1.0]]),  # oblique
+    ],
+    ids=["flipped", "permuted", "oblique"],
+)
+def test_components_and_spacing_match_what_the_reference_gets_from_nibabel(tmp_path, affine):
+    rng = np.random.default_rng(1)
+    array = (rng.random((7, 6, 5)) < 0.35).astype(np.uint8)
+    path = tmp_path / "c.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(array, affine), path)
+    loaded = nibabel.load(path)
+    expected, n = ndimage.label(np.asanyarray(loaded.dataobj) == 1)
+    found = read_lesions(path)
+    components = label_components(found.mask, found.offset)
+    assert components.count == n
+    full = ((0, 7), (0, 6), (0, 5))
+    for k in range(1, n + 1):
+        assert np.array_equal(components.mask([k], full), expected == k)
+    assert found.geometry.spacing == pytest.approx(
+        [float(z) for z in loaded.header.get_zooms()[:3]], abs=0
+    )
