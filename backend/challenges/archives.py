@@ -13,6 +13,7 @@ import posixpath
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,15 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
         raise _bad(f"not a readable .tar.gz or .zip archive, or truncated ({exc})") from exc
 
 
+def _read_chunk(handle: IO[bytes], name: str) -> bytes:
+    # A member can end early or be corrupt although its header was fine; that is
+    # the archive's fault, not ours, whichever layer (tar, gzip, zip) notices.
+    try:
+        return handle.read(_COPY_CHUNK)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise _bad(f"member {name!r} is truncated or corrupt ({exc})") from exc
+
+
 def unpack_case_files(
     archive: Path, destination: Path, *, max_bytes: int | None = None
 ) -> dict[str, CaseFile]:
@@ -179,7 +189,7 @@ def unpack_case_files(
             digest = hashlib.sha256()
             size = 0
             with target.open("xb") as out:
-                while chunk := handle.read(_COPY_CHUNK):
+                while chunk := _read_chunk(handle, name):
                     digest.update(chunk)
                     size += len(chunk)
                     total += len(chunk)

@@ -7,7 +7,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from tests.backend.conftest import app, client, jobs, settings  # noqa: F401 - fixtures reused
+from tests.backend.conftest import (  # noqa: F401 - fixtures reused
+    app,
+    client,
+    jobs,
+    settings,
+    world,
+)
 from tests.reliability.seed import Seeded, seed_challenge
 
 
