@@ -169,7 +169,10 @@ def read_cached(
         raise LabelError(f"label of case {case_id!r}: {os.path.basename(path)}: file not found")
     entry = Path(cache_dir) / f"{cache_key(path, mode=mode)}.pickle"
     if entry.is_file():
-        cached = pickle.loads(entry.read_bytes())  # noqa: S301 (organiser-owned cache)
+        try:
+            cached = pickle.loads(entry.read_bytes())  # noqa: S301 (organiser-owned cache)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            cached = None  # damaged or from another version: prepared again below
         if isinstance(cached, LabelCase):
             cached.case_id = case_id
             return cached

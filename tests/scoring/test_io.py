@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from scoring.errors import CaseInputError
 from scoring.io import read_lesions
-from scoring.labelcase import LabelCase, LabelError
+from scoring.labelcase import LabelCase, LabelError, read_cached
 from scoring.lesions import label_components
 from scoring.metrics import score_case
 
@@ -190,3 +190,19 @@ def test_components_and_spacing_match_what_the_reference_gets_from_nibabel(tmp_p
     assert found.geometry.spacing == pytest.approx(
         [float(z) for z in loaded.header.get_zooms()[:3]], abs=0
     )
+
+
+def test_label_cache_survives_a_damaged_entry(tmp_path) -> None:
+    array = np.zeros((6, 5, 4), dtype=np.uint8)
+    array[1:3, 1:3, 1:3] = 1
+    path = write_image(tmp_path / "l.nii.gz", array)
+    cache = tmp_path / "cache"
+    first = read_cached(path, case_id="c1", cache_dir=cache)
+    [entry] = cache.glob("*.pickle")
+    entry.write_bytes(b"not a pickle")
+    again = read_cached(path, case_id="c2", cache_dir=cache)
+    assert again.case_id == "c2"
+    assert again.components.sizes.tolist() == first.components.sizes.tolist() == [8]
+    assert read_cached(path, case_id="c3", cache_dir=cache).components.count == 1
+    with pytest.raises(LabelError, match="file not found"):
+        read_cached(tmp_path / "absent.nii.gz", case_id="c4", cache_dir=cache)
