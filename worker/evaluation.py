@@ -232,11 +232,9 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
         infrastructure fault asks for a retry, the delay before it.
     """
     context = context or get_context()
-    try:
-        begun = begin(context, submission_id)
-    except InfrastructureError as exc:
-        log.error("evaluation.cannot_start", submission=submission_id, error=str(exc))
-        raise
+    begun = begin(context, submission_id)
+    if isinstance(begun, Outcome):
+        return begun  # could not start; recorded as an infrastructure fault
     if begun == BUSY:
         log.info("evaluation.busy", submission=submission_id)
         return Outcome(status=BUSY, retry_in=context.settings.takeover_after_s)

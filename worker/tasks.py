@@ -27,7 +27,16 @@ REAP_STUCK = "reap_stuck_submissions"
 
 def _evaluate_submission(self: Any, submission_id: int) -> str:
     """Evaluate one submission (guarded: safe to deliver twice)."""
-    outcome = evaluate(int(submission_id))
+    try:
+        outcome = evaluate(int(submission_id))
+    except Exception as exc:
+        # Not even the row could be read or updated (the database is down): the
+        # submission is untouched, so try the whole task again later.
+        log.exception("evaluation.cannot_start", submission=submission_id)
+        settings = get_context().settings
+        raise self.retry(
+            exc=exc, countdown=max(settings.retry_backoff_s, 5.0), max_retries=10
+        ) from exc
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status

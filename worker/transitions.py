@@ -18,6 +18,7 @@ from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionS
 from backend.submissions import repository as submissions
 from backend.submissions.models import Submission
 from scoring.results import CaseResult
+from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.pipeline import CaseInput, LabelSource, Timings, scorer_version
 from worker.runner.base import InfrastructureError, RunLimits, SubmissionFailure
@@ -148,7 +149,7 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
     )
 
 
-def begin(context: WorkerContext, submission_id: int) -> Plan | str:
+def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
     """Lock, check, count the attempt and enter the first running state."""
     with context.session_factory.begin() as session:
         submission = submissions.get_submission_for_update(session, submission_id)
@@ -173,7 +174,10 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | str:
             )
             return submission.status.value
         submissions.increment_attempt(session, submission)
-        plan = read_plan(session, submission, context)
+        try:
+            plan = read_plan(session, submission, context)
+        except InfrastructureError as exc:  # e.g. a paradigm without an active label set
+            return record_fault(session, submission, settings=context.settings, exc=exc)
         first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
         submissions.set_status(session, submission, status=first)
         return plan
@@ -287,35 +291,30 @@ def write_scores(
     return evaluation.id
 
 
-def infrastructure_fault(context: WorkerContext, plan: Plan, exc: Exception) -> Outcome:
-    """Requeue for a retry with backoff, or end in ``error`` (refunded) after the last."""
-    settings = context.settings
-    last = plan.attempt >= settings.max_attempts
-    with context.session_factory.begin() as session:
-        submission = submissions.get_submission_for_update(session, plan.submission_id)
-        if submission is None or submission.attempt != plan.attempt:
-            return Outcome(status="superseded")
-        if submission.status in TERMINAL_STATUSES:
-            return Outcome(status=submission.status.value)
-        status = SubmissionStatus.ERROR if last else SubmissionStatus.QUEUED
-        message = (
-            "The evaluation failed on our side and was not charged to you (your slot is "
-            "refunded); the organisers have been told."
-            if last
-            else f"Retrying after a fault on our side (attempt {plan.attempt})."
-        )
-        submissions.set_status(
-            session,
-            submission,
-            status=status,
-            message=message,
-            failure_class="infrastructure",
-            log_tail=str(exc)[-4000:],
-        )
+def record_fault(
+    session: Session, submission: Submission, *, settings: WorkerSettings, exc: Exception
+) -> Outcome:
+    """Requeue for a retry with backoff, or ``error`` (refunded) after the last attempt."""
+    attempt = submission.attempt
+    last = attempt >= settings.max_attempts
+    message = (
+        "The evaluation failed on our side and was not charged to you (your slot is "
+        "refunded); the organisers have been told."
+        if last
+        else f"Retrying after a fault on our side (attempt {attempt})."
+    )
+    submissions.set_status(
+        session,
+        submission,
+        status=SubmissionStatus.ERROR if last else SubmissionStatus.QUEUED,
+        message=message,
+        failure_class="infrastructure",
+        log_tail=str(exc)[-4000:],
+    )
     log.warning(
         "evaluation.infrastructure_fault",
-        submission=plan.submission_id,
-        attempt=plan.attempt,
+        submission=submission.id,
+        attempt=attempt,
         error=str(exc),
         final=last,
     )
@@ -323,5 +322,16 @@ def infrastructure_fault(context: WorkerContext, plan: Plan, exc: Exception) -> 
         return Outcome(status=SubmissionStatus.ERROR.value)
     return Outcome(
         status=SubmissionStatus.QUEUED.value,
-        retry_in=settings.retry_backoff_s * 2 ** (plan.attempt - 1),
+        retry_in=settings.retry_backoff_s * 2 ** (attempt - 1),
     )
+
+
+def infrastructure_fault(context: WorkerContext, plan: Plan, exc: Exception) -> Outcome:
+    """:func:`record_fault` for a run in progress, if this attempt still owns the row."""
+    with context.session_factory.begin() as session:
+        submission = submissions.get_submission_for_update(session, plan.submission_id)
+        if submission is None or submission.attempt != plan.attempt:
+            return Outcome(status="superseded")
+        if submission.status in TERMINAL_STATUSES:
+            return Outcome(status=submission.status.value)
+        return record_fault(session, submission, settings=context.settings, exc=exc)

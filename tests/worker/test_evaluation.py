@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from backend.challenges.models import Phase
+from backend.challenges.models import LabelSet, Phase
 from backend.enums import PhaseKind, SubmissionStatus
 from backend.submissions import repository as subs
 from backend.submissions.models import CaseScore, Evaluation, Submission
@@ -210,3 +210,16 @@ def test_a_cpu_phase_gets_no_gpu_even_on_a_gpu_worker(worker_context, docker_cli
     assert outcome.status == "error"
     assert _submission(gpu_worker, sid).slot is None
     assert "device" in _submission(gpu_worker, sid).log_tail.lower()
+
+
+def test_a_task_without_active_labels_is_our_fault_not_the_teams(worker_context, docker_client):
+    world, sid = _setup(worker_context, docker_client, shell_image(docker_client, COPY_INPUTS))
+    with worker_context.session_factory.begin() as session:
+        for label_set in session.scalars(select(LabelSet).where(LabelSet.task_id == world.task_id)):
+            label_set.active = label_set.paradigm != "combined"
+    first = evaluate(sid, context=worker_context)
+    assert (first.status, first.retry_in) == ("queued", 0.0)
+    assert "no active label set for ['combined']" in _submission(worker_context, sid).log_tail
+    assert evaluate(sid, context=worker_context).status == "error"
+    assert _submission(worker_context, sid).slot is None
+    assert _ledger(worker_context, world) == [-1, 1]
