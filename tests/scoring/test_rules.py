@@ -208,15 +208,15 @@ def test_iou_threshold_is_strict() -> None:
 
 
 def test_tie_goes_to_the_first_reference_lesion() -> None:
-    label, pred = _vol((9, 3, 3)), _vol((9, 3, 3))
-    label[0:3, 1, 1] = 1
-    label[6:9, 1, 1] = 1
-    pred[2:7, 1, 1] = 1  # one voxel of each reference lesion
+    label, pred = _vol((20, 1, 1)), _vol((20, 1, 1))
+    label[0:4, 0, 0] = 1  # reference 1
+    label[6:16, 0, 0] = 1  # reference 2
+    pred[2:8, 0, 0] = 1  # prediction 1: two voxels of each reference (a tie)
+    pred[9:14, 0, 0] = 1  # prediction 2: five voxels of reference 2, its best match
     result = fast_case(pred, label)
-    # argmax of the prediction's row picks column 1 on the tie: both merge
-    # anyway (each reference's best prediction is this one).
-    assert result.tp_0 == 1
-    assert result.fn_0 == 1
+    # The tie sends prediction 1 to reference 1 (the first column); sending it to
+    # reference 2 would have merged it with prediction 2: one TP, one FP, one FN.
+    assert (result.tp_0, result.fp_0, result.fn_0) == (2, 0, 0)
     _same(result, oracle_case(pred, label))
 
 
