@@ -54,7 +54,7 @@ def test_every_sandbox_flag_is_set(docker_client, runner, tmp_path):
     assert host["ReadonlyRootfs"] is True
     assert host["CapDrop"] == ["ALL"]
     assert not host["CapAdd"]
-    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]  # and so no seccomp=unconfined
     assert host["Privileged"] is False
     assert config["User"] == "1000:1000"
     assert host["Memory"] == TEST_LIMITS.memory_bytes
@@ -94,10 +94,11 @@ def test_every_sandbox_flag_is_set(docker_client, runner, tmp_path):
 
     # And from the inside: no capabilities at all, no privilege gain, not root.
     (result,) = results
-    status = dict(line.split(":\t") for line in result.log.splitlines()[:3])
+    status = dict(line.split(":\t") for line in result.log.splitlines()[:4])
     assert status["CapEff"] == "0000000000000000"
     assert status["CapBnd"] == "0000000000000000"
     assert status["NoNewPrivs"] == "1"
+    assert status["Seccomp"] == "2"  # the engine's default seccomp filter applies
     assert result.log.splitlines()[-2:] == ["1000", "1000"]
 
 
