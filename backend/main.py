@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,6 +76,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         detail = [{k: e.get(k) for k in ("loc", "msg", "type")} for e in errors]
         return _error(422, f"invalid request: {problems}", detail)
+
+    @app.exception_handler(DataError)
+    async def out_of_range(_: Request, exc: DataError) -> JSONResponse:
+        # A value the request validation let through but the column cannot hold
+        # (an id beyond 32 bits, text longer than its column): the caller's error.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return _error(422, f"invalid request: a value does not fit the database ({reason})")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
