@@ -29,6 +29,7 @@ from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context
+from worker.labelcache import LabelCache
 from worker.pipeline import (
     Timings,
     label_keys,
@@ -102,6 +103,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             rejected=collected.rejected,
             workdir=workdir / "preflight",
             mode=plan.mode.value,
+            label_cache=label_cache(context),
         )
         invalid = sorted({e for r in results.values() if r.status != "ok" for e in r.errors})
         if invalid:
@@ -116,6 +118,11 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             + failure.message
         )
         raise
+
+
+def label_cache(context: WorkerContext) -> LabelCache:
+    """The worker's cache of prepared labels, under its scratch folder."""
+    return LabelCache(context.settings.scratch_dir / "label-cache")
 
 
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
@@ -185,6 +192,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 rejected=outcome.collected.rejected,
                 workdir=workdir,
                 mode=plan.mode.value,
+                label_cache=label_cache(context),
             )
         unusable = usable_failure(results, log=outcome.result.log)
         if unusable is not None:

@@ -24,6 +24,7 @@ from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
 from scoring.results import CaseResult, Mode
+from worker.labelcache import LabelCache
 from worker.outputs import CollectedOutputs, collect_outputs, split_case_name
 from worker.runner.base import (
     ContainerRunner,
@@ -211,10 +212,12 @@ def score_predictions(
     rejected: Mapping[str, str],
     workdir: Path,
     mode: Mode = "paper",
+    label_cache: LabelCache | None = None,
 ) -> dict[tuple[str, str], CaseResult]:
     """Score every case against every paradigm's labels.
 
-    Labels are fetched to ``workdir`` (never a folder any container sees). A
+    Labels are fetched to ``workdir`` (never a folder any container sees), or
+    taken prepared from ``label_cache``. A
     case whose file was rejected at collection is scored as an invalid
     prediction with that reason; one without a file as missing.
 
@@ -239,10 +242,21 @@ def score_predictions(
                     f"label set {paradigm} v{label.version} has no label for case {case.case_key}"
                 )
             local = folder / Path(key).name
-            try:
+
+            def prepare(
+                key: str = key, local: Path = local, case_key: str = case.case_key
+            ) -> LabelCase:
                 if not local.exists():
                     storage.fetch(key, local)
-                label_case = LabelCase.read(local, case_id=case.case_key, mode=mode)
+                return LabelCase.read(local, case_id=case_key, mode=mode)
+
+            try:
+                label_case = (label_cache or LabelCache(None)).get(
+                    label_set=(label.label_set_id, label.sha256),
+                    case_key=case.case_key,
+                    mode=mode,
+                    load=prepare,
+                )
             except (StorageError, LabelError) as exc:
                 raise InfrastructureError(str(exc)) from exc
             result = score_case(label_case, predictions.get(case.case_key), mode=mode)

@@ -15,6 +15,7 @@ from backend.challenges import repository as challenges
 from backend.enums import ScoringMode, SubmissionStatus
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
+from worker.labelcache import LabelCache
 from worker.pipeline import LabelSource, fetch_predictions, score_predictions
 from worker.runner.base import InfrastructureError
 from worker.transitions import case_inputs, write_scores
@@ -75,6 +76,7 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                 predictions=predictions,
                 rejected={},
                 workdir=workdir,
+                label_cache=LabelCache(context.settings.scratch_dir / "label-cache"),
             )
             with context.session_factory.begin() as session:
                 write_scores(

@@ -74,6 +74,8 @@ def test_well_behaved_submission_is_scored_once_even_when_run_twice(worker_conte
         assert evaluation.scorer_version.startswith("podium-scoring")
     stored = worker_context.storage.list(f"predictions/{sid}")
     assert len(stored) == 2
+    prepared = worker_context.settings.scratch_dir / "label-cache"
+    assert len(list(prepared.rglob("*.pickle"))) == 2 * 2  # for the next submission
 
     # The task delivered again: nothing runs, nothing is added.
     again = evaluate(sid, context=worker_context)
