@@ -49,7 +49,8 @@ def _rescore_phase(phase_id: int) -> int:
 
 def _reap_stuck() -> int:
     """Requeue or end submissions whose worker went silent or that overran."""
-    queue = get_context().settings.worker_queue
+    # Where the API sends submissions (the queue is not stored per submission).
+    queue = get_context().settings.evaluation_queue
 
     def send(submission_id: int) -> None:
         app.send_task(EVALUATE_SUBMISSION, args=[submission_id], queue=queue)
