@@ -294,7 +294,9 @@ class DockerRunner:
                 container.reload()
                 if container.status == "running":
                     timed_out = True
-                    container.kill()
+                    # It may exit on its own between the check and the kill (409).
+                    with contextlib.suppress(docker.errors.APIError):
+                        container.kill()
                 container.wait(timeout=60)
             duration = time.monotonic() - started
             reader.join(timeout=10)
