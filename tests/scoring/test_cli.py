@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
-from generators import write_image
 
 from scoring.cli import main
+from tests.scoring.generators import write_image
 
 
 @pytest.fixture

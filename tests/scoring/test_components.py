@@ -8,13 +8,13 @@ from __future__ import annotations
 import cc3d
 import numpy as np
 import pytest
-from generators import write_image
 from scipy import ndimage
 
 import scoring.io
 import scoring.lesions
 from scoring.io import read_lesions
 from scoring.lesions import components_from_mask, raster_numbered, renumber_raster
+from tests.scoring.generators import write_image
 
 FULL = ((0, 9), (0, 8), (0, 7))
 

@@ -9,7 +9,6 @@ import nibabel  # the reference's reader, a dev dependency
 import numpy as np
 import pytest
 import SimpleITK
-from generators import write_image
 from scipy import ndimage
 
 from scoring.errors import CaseInputError
@@ -17,6 +16,7 @@ from scoring.io import read_lesions
 from scoring.labelcase import LabelCase, LabelError, read_cached
 from scoring.lesions import label_components
 from scoring.metrics import score_case
+from tests.scoring.generators import write_image
 
 
 def _label(tmp_path, *, spacing=(0.8, 0.8, 2.0), mode="paper") -> LabelCase:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from generators import fast_case, random_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from oracle import oracle_case
+
+from tests.scoring.generators import fast_case, random_case
+from tests.scoring.oracle import oracle_case
 
 COUNTS = (
     "tp_50", "fp_50", "fn_50", "tp_0", "fp_0", "fn_0",

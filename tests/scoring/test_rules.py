@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from generators import fast_case
-from oracle import oracle_case
 from scipy import ndimage
 
 from scoring.aggregate import dataset_metrics
@@ -18,6 +16,8 @@ from scoring.lesions import components_from_mask
 from scoring.metrics import score_case
 from scoring.results import PENALTY
 from scoring.surface import surface_distances, surface_voxels
+from tests.scoring.generators import fast_case
+from tests.scoring.oracle import oracle_case
 
 
 def _vol(shape=(12, 12, 12)) -> np.ndarray:
