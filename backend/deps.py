@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from backend.auth import service as auth_service
 from backend.auth.models import User
@@ -23,7 +27,84 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+class SessionSlots:
+    """At most ``capacity`` request sessions open at once, waited for in the event loop.
+
+    Handlers and dependencies run on a bounded thread pool. Without this limit,
+    under load every pool thread can be waiting for a database connection while
+    the sessions holding all connections wait for a thread to finish, and every
+    request stalls until the pool timeout (seen with 200 clients: 500s after
+    30 s). Waiting here, before the session exists, holds no thread. One
+    semaphore per event loop (test clients may run several loops).
+
+    Parameters
+    ----------
+    capacity
+        The connection pool's size plus overflow; ``None`` for no limit.
+    """
+
+    def __init__(self, capacity: int | None) -> None:
+        self.capacity = capacity
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _semaphore(self) -> asyncio.Semaphore | None:
+        if self.capacity is None:
+            return None
+        loop = asyncio.get_running_loop()
+        semaphore = self._by_loop.get(loop)
+        if semaphore is None:
+            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.capacity)
+        return semaphore
+
+    async def acquire(self) -> None:
+        """Wait for a free slot."""
+        semaphore = self._semaphore()
+        if semaphore is not None:
+            await semaphore.acquire()
+
+    def release(self) -> None:
+        """Give a slot back."""
+        semaphore = self._semaphore()
+        if semaphore is not None:
+            semaphore.release()
+
+
+async def _session_slot(request: Request) -> AsyncIterator[None]:
+    slots: SessionSlots = request.app.state.session_slots
+    await slots.acquire()
+    request.state.session_slot_held = True
+    try:
+        yield
+    finally:
+        if request.state.session_slot_held:
+            request.state.session_slot_held = False
+            slots.release()
+
+
+@asynccontextmanager
+async def session_released(request: Request, session: Session) -> AsyncIterator[None]:
+    """End the request's transaction and give its session slot back while the body arrives.
+
+    An upload can take minutes; neither a transaction nor one of the limited
+    session slots may be held meanwhile. The slot is taken again on the way out.
+    """
+    await run_in_threadpool(session.rollback)
+    slots: SessionSlots = request.app.state.session_slots
+    if request.state.session_slot_held:
+        request.state.session_slot_held = False
+        slots.release()
+    try:
+        yield
+    finally:
+        await slots.acquire()
+        request.state.session_slot_held = True
+
+
+def get_session(
+    request: Request, _slot: Annotated[None, Depends(_session_slot, scope="function")]
+) -> Iterator[Session]:
     """One session per request: committed when the handler returns, rolled back if it raises.
 
     Scoped to the handler function so the commit happens before the response is

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,7 @@ from backend.challenges.router import router as challenges_router
 from backend.challenges.samples import router as samples_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
+from backend.deps import SessionSlots
 from backend.errors import DomainError
 from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
 from backend.leaderboard.pages import mount_frontend
@@ -131,6 +133,15 @@ def _default_queue(settings: Settings) -> JobQueue:
     return LocalJobQueue()
 
 
+def _session_capacity(factory: sessionmaker[Session]) -> int | None:
+    """Connections the factory's pool can hand out at once (``None``: no pool limit)."""
+    pool = getattr(factory.kw.get("bind"), "pool", None)
+    if not isinstance(pool, QueuePool):
+        return None
+    overflow = int(getattr(pool, "_max_overflow", 0))  # no public accessor; -1 = unlimited
+    return None if overflow < 0 else pool.size() + overflow
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -172,6 +183,7 @@ def create_app(
         make_engine(settings.database_url)
     )
     app.state.job_queue = job_queue or _default_queue(settings)
+    app.state.session_slots = SessionSlots(_session_capacity(app.state.session_factory))
     for router in (
         auth_router,
         challenges_router,

@@ -23,7 +23,7 @@ from backend.challenges.schemas import (
 )
 from backend.challenges.spec import parse_challenge_yaml
 from backend.config import Settings
-from backend.deps import OrganiserUser, SessionDep, SettingsDep
+from backend.deps import OrganiserUser, SessionDep, SettingsDep, session_released
 from backend.errors import DomainError, NotFoundError
 from backend.storage import StagedUpload, remove_path
 from backend.uploads import binary_body, receive_body
@@ -115,8 +115,8 @@ async def _unpacked(
 ) -> tuple[StagedUpload, Path, dict[str, CaseFile]]:
     # End the authentication read before a long upload: a transaction must not
     # stay open (and, on SQLite, hold the write lock) while bytes trickle in.
-    await run_in_threadpool(session.rollback)
-    staged = await receive_body(request, settings, suffix=".archive")
+    async with session_released(request, session):
+        staged = await receive_body(request, settings, suffix=".archive")
     try:
         folder, files = await run_in_threadpool(
             lambda: service.unpack_upload(

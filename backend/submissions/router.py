@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth.models import User
 from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.deps import CurrentUser, SessionDep, SettingsDep
+from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
 from backend.submissions import repository, service
 from backend.submissions.image_archive import inspect_image_archive
 from backend.submissions.models import Submission
@@ -70,9 +70,9 @@ async def submit(
     await run_in_threadpool(
         service.check_can_submit, session, user=user, phase_id=phase_id, now=started_at
     )
-    # No transaction may stay open while gigabytes arrive.
-    await run_in_threadpool(session.rollback)
-    staged = await receive_body(request, settings, suffix=".image")
+    # No transaction (nor session slot) may stay held while gigabytes arrive.
+    async with session_released(request, session):
+        staged = await receive_body(request, settings, suffix=".image")
     try:
         image = await run_in_threadpool(
             lambda: inspect_image_archive(staged.path, max_unpacked_bytes=settings.max_upload_bytes)
