@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(default=90, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
+    docker_socket: Path = Path("/var/run/docker.sock")
+    #: Whether ``/readyz`` asks the Docker engine; unset: only when evaluations run in-process.
+    ready_check_docker: bool | None = None
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

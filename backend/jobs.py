@@ -99,9 +99,9 @@ class LocalJobQueue:
             return
         self._pool.submit(handler, *job.args)
 
-    def shutdown(self) -> None:
-        """Wait for running jobs and stop the pool."""
-        self._pool.shutdown(wait=True)
+    def shutdown(self, *, cancel_pending: bool = False) -> None:
+        """Wait for running jobs and stop the pool; ``cancel_pending`` drops jobs not started."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
 
 
 def bind_queue(session: Session, queue: JobQueue) -> None:

@@ -28,6 +28,7 @@ from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
 from backend.leaderboard.pages import mount_frontend
 from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
+from backend.ops.router import router as ops_router
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
 
@@ -200,6 +201,7 @@ def create_app(
         """Liveness probe."""
         return {"status": "ok"}
 
+    app.include_router(ops_router)
     mount_frontend(app)
     _install_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)

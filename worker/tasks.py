@@ -13,11 +13,13 @@ from typing import Any
 import structlog
 
 from backend.jobs import EVALUATE_SUBMISSION
+from backend.ops.instruments import observe_evaluation
 from worker.celery_app import app
 from worker.context import WorkerContext, get_context
 from worker.evaluation import evaluate
 from worker.reaper import reap_stuck
 from worker.rescoring import rescore_phase
+from worker.transitions import Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -25,10 +27,22 @@ RESCORE_PHASE = "rescore_phase"
 REAP_STUCK = "reap_stuck_submissions"
 
 
+def _observed(outcome: Outcome) -> Outcome:
+    """Record the attempt's container and scoring time in the process's histograms."""
+    if outcome.timings is not None:
+        observe_evaluation(container_s=outcome.timings.run, scoring_s=outcome.timings.score)
+    return outcome
+
+
 def _evaluate_submission(self: Any, submission_id: int) -> str:
     """Evaluate one submission (guarded: safe to deliver twice)."""
+    with structlog.contextvars.bound_contextvars(submission_id=int(submission_id)):
+        return _evaluate_submission_logged(self, int(submission_id))
+
+
+def _evaluate_submission_logged(self: Any, submission_id: int) -> str:
     try:
-        outcome = evaluate(int(submission_id))
+        outcome = _observed(evaluate(submission_id))
     except Exception as exc:
         # Not even the row could be read or updated (the database is down): the
         # submission is untouched, so try the whole task again later.
@@ -70,9 +84,11 @@ reap_stuck_task = app.task(name=REAP_STUCK, acks_late=True)(_reap_stuck)
 
 def run_embedded(submission_id: int, *, context: WorkerContext | None = None) -> str:
     """The embedded mode's handler: evaluate in-process, sleeping between retries."""
-    while True:
-        outcome = evaluate(submission_id, context=context)
-        if outcome.retry_in is None:
-            return outcome.status
-        log.info("evaluation.retry_later", submission=submission_id, delay=outcome.retry_in)
-        time.sleep(outcome.retry_in)
+    # Every log line of the evaluation carries the id, whichever module writes it.
+    with structlog.contextvars.bound_contextvars(submission_id=submission_id):
+        while True:
+            outcome = _observed(evaluate(submission_id, context=context))
+            if outcome.retry_in is None:
+                return outcome.status
+            log.info("evaluation.retry_later", submission=submission_id, delay=outcome.retry_in)
+            time.sleep(outcome.retry_in)
