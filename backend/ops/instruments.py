@@ -11,6 +11,8 @@ from prometheus_client import Histogram
 
 #: Durations from seconds to the longest phase limits (hours).
 DURATION_BUCKETS: tuple[float, ...] = (
+    0.1,
+    0.25,
     0.5,
     1.0,
     2.5,

@@ -1,0 +1,358 @@
+"""``python -m podium.demo``: Podium on embedded defaults with a seeded TriALS-demo challenge.
+
+What ``scripts/demo`` runs once the environment is ready. Everything lives under
+``PODIUM_DATA_ROOT`` (default ``./.podium`` in the checkout): the SQLite database,
+uploads, the generated data, the team images and ``demo/credentials.json``. A
+second run reuses all of it. Ctrl-C stops it; an evaluation in progress is
+finished first, queued ones resume at the next start.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import socket
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+import uvicorn
+from alembic import command
+
+from backend.auth import repository as users
+from backend.auth import service as auth
+from backend.cli import alembic_config
+from backend.db import make_engine, make_session_factory
+from backend.enums import Role
+from backend.errors import DomainError
+from podium.embedded import EmbeddedService, build_service, resume_unfinished
+from podium.images import REPO, TEAMS, ImageBuildError, build_team_image
+from podium.seed import Api, Seeded, SeedError, apply_challenge, submit_once, team_access, wait_for
+from worker.config import WorkerSettings
+
+ORGANISER_EMAIL = "organiser@demo.podium.example.org"
+ORGANISER_PASSWORD = "demo-organiser-password"  # noqa: S105 - a printed demo account
+#: How long the demo waits for its own submissions before it says something is wrong.
+EVALUATION_TIMEOUT_S = 600.0
+#: How long Ctrl-C waits for the evaluation in progress before leaving it to the next start.
+STOP_GRACE_S = 10.0
+
+
+def say(message: str) -> None:
+    """Progress on stdout (the JSON logs go to stderr)."""
+    print(f"[demo] {message}", flush=True)
+
+
+class DemoError(Exception):
+    """A reason to stop, in words for the person at the terminal."""
+
+
+def prepare_environment() -> Path:
+    """Settle the data root, a secret kept in it, and quiet logs; returns the data root."""
+    root = Path(os.environ.get("PODIUM_DATA_ROOT") or REPO / ".podium").expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["PODIUM_DATA_ROOT"] = str(root)
+    secret_file = root / "secret_key"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        secret_file.chmod(0o600)
+    os.environ.setdefault("PODIUM_SECRET_KEY", secret_file.read_text(encoding="utf-8").strip())
+    # Progress lines are the demo's output; the JSON logs only say what went wrong.
+    os.environ.setdefault("PODIUM_LOG_LEVEL", "WARNING")
+    # The sandbox's default CPU share may exceed a laptop's (the engine refuses that).
+    os.environ.setdefault("PODIUM_RUN_CPUS", str(min(4, os.cpu_count() or 1)))
+    return root
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the server's socket now, so a taken port is reported before any work."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DemoError(f"port {port} is in use; set PODIUM_PORT") from exc
+        raise DemoError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def generate_data(root: Path) -> Path:
+    """The synthetic dataset (written once; its YAML file is written last)."""
+    from demo.data import CHALLENGE_FILE, generate_demo_dataset  # noqa: PLC0415 - SimpleITK
+
+    challenge_file = root / CHALLENGE_FILE
+    if challenge_file.is_file():
+        say(f"reusing the demo data in {root}")
+        return challenge_file
+    say(f"generating the synthetic TriALS-demo data in {root}")
+    dataset = generate_demo_dataset(root)
+    say(f"wrote {len(dataset.cases)} cases over 3 centres")
+    return dataset.challenge_file
+
+
+def migrate_and_bootstrap(settings: WorkerSettings, credentials: dict[str, object]) -> str:
+    """``alembic upgrade head``, then the organiser account and its token (from the shell side).
+
+    The first organiser cannot be made through the API (roles are granted by
+    admins), so it is made as ``podium user create --role admin`` would.
+    """
+    say("migrating the database (alembic upgrade head)")
+    command.upgrade(alembic_config(settings.database_url), "head")
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            user = users.get_user_by_email(session, ORGANISER_EMAIL)
+            if user is None:
+                user = auth.register(
+                    session,
+                    email=ORGANISER_EMAIL,
+                    password=ORGANISER_PASSWORD,
+                    display_name="Demo organiser",
+                )
+                user.role = Role.ADMIN
+            known = credentials.get("organiser_token")
+            if isinstance(known, str):
+                try:
+                    auth.authenticate_token(session, token=known, secret_key=settings.secret_key)
+                except DomainError:
+                    pass  # revoked or from another database: issue a new one
+                else:
+                    return known
+            _, token = auth.issue_token(
+                session, user=user, name="demo", secret_key=settings.secret_key, ttl_days=None
+            )
+            return token
+    finally:
+        engine.dispose()
+
+
+def seed(
+    *, base_url: str, root: Path, challenge_file: Path, organiser: str, known: dict[str, str]
+) -> Seeded:
+    """Challenge, inputs, labels, teams, images and one submission per team and task."""
+    api = Api(base_url)
+    try:
+        challenge = apply_challenge(
+            api, organiser=organiser, challenge_file=challenge_file, say=say
+        )
+        seeded = Seeded(
+            phases={
+                task["slug"]: next(p["id"] for p in task["phases"] if p["slug"] == "validation")
+                for task in challenge["tasks"]
+            }
+        )
+        for team in TEAMS:
+            seeded.teams.append(
+                team_access(
+                    api, team=team, organiser=organiser, known_token=known.get(team.email), say=say
+                )
+            )
+        submitted: dict[int, tuple[str, str]] = {}
+        for team, access in zip(TEAMS, seeded.teams, strict=True):
+            knobs = ", ".join(team.defines) or "default build"
+            say(f"building the {team.name} model ({team.tag}; {knobs})")
+            tarball = build_team_image(team, out=root / "images" / f"{team.slug}.tar.gz")
+            for task, phase_id in seeded.phases.items():
+                entry = submit_once(api, token=access.token, phase_id=phase_id, tarball=tarball)
+                if entry is None:
+                    continue
+                submission_id, new = entry
+                verb = "submitted to" if new else "is still being evaluated on"
+                say(f"{team.name} {verb} {task}/validation (submission {submission_id})")
+                submitted[submission_id] = (access.token, f"{team.name} {task}")
+        if submitted:
+            say(f"evaluating {len(submitted)} submissions in-process")
+            wait_for(api, submissions=submitted, timeout_s=EVALUATION_TIMEOUT_S, say=say)
+        else:
+            say("every team has entered already")
+        return seeded
+    finally:
+        api.close()
+
+
+def banner(*, base_url: str, root: Path, seeded: Seeded, organiser: str) -> None:
+    """The URLs and the demo credentials."""
+    task1 = seeded.phases.get("task1")
+    lines = [
+        "",
+        f"Podium demo is ready at {base_url}",
+        f"  leaderboard     {base_url}/?challenge=trials-demo#task=task1&phase={task1}",
+        f"  team page       {base_url}/team.html?challenge=trials-demo",
+        f"  organiser page  {base_url}/organiser.html?challenge=trials-demo",
+        f"  API docs        {base_url}/docs",
+        f"  readiness       {base_url}/readyz     metrics {base_url}/metrics",
+        "",
+        f"  organiser  {ORGANISER_EMAIL} / {ORGANISER_PASSWORD}",
+        f"             token {organiser}",
+    ]
+    for team in seeded.teams:
+        note = " (organiser-affiliated)" if team.affiliated else ""
+        lines += [
+            f"  {team.name}{note}  {team.email} / {team.password}",
+            f"             token {team.token}",
+        ]
+    phases = ", ".join(f"{task} validation = phase {pid}" for task, pid in seeded.phases.items())
+    lines += [
+        f"  phases     {phases}",
+        "",
+        "Submit again: python3 examples/submit.py "
+        f"{root / 'images' / 'hepatica.tar.gz'} "
+        f"--phase {task1} --url {base_url} --token <team token> --wait",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _load_credentials(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _save_credentials(path: Path, *, organiser: str, seeded: Seeded, base_url: str) -> None:
+    """Tokens for the next run and for scripts (the e2e test reads this file)."""
+    document = {
+        "url": base_url,
+        "organiser_email": ORGANISER_EMAIL,
+        "organiser_password": ORGANISER_PASSWORD,
+        "organiser_token": organiser,
+        "phases": seeded.phases,
+        "teams": [asdict(t) for t in seeded.teams],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    partial.chmod(0o600)
+    partial.replace(path)
+
+
+class Demo:
+    """The running demo: the server on the main thread, seeding on a helper thread."""
+
+    def __init__(self, *, root: Path, host: str, port: int) -> None:
+        self.root = root
+        self.base_url = f"http://{host}:{port}"
+        self.credentials_file = root / "demo" / "credentials.json"
+        self.failed: str | None = None
+        self.abandoned = False
+        self.settings = WorkerSettings()
+        self.service: EmbeddedService | None = None
+        self.server: uvicorn.Server | None = None
+
+    def serve(self, sock: socket.socket) -> None:
+        """Prepare, start the server and seed once it answers; returns after Ctrl-C."""
+        challenge_file = generate_data(self.root / "demo" / "data")
+        credentials = _load_credentials(self.credentials_file)
+        organiser = migrate_and_bootstrap(self.settings, credentials)
+        self.service = build_service(self.settings)
+        resumed = resume_unfinished(self.service)
+        if resumed:
+            say(f"resuming {len(resumed)} unfinished submissions from the last run")
+        config = uvicorn.Config(
+            self.service.app, log_level="warning", access_log=False, lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        known = {
+            str(t["email"]): str(t["token"])
+            for t in credentials.get("teams", [])  # type: ignore[attr-defined]
+            if isinstance(t, dict)
+        }
+        helper = threading.Thread(
+            target=self._seed,
+            kwargs={"challenge_file": challenge_file, "organiser": organiser, "known": known},
+            name="podium-demo-seed",
+            daemon=True,
+        )
+        helper.start()
+        try:
+            self.server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it already handled
+        finally:
+            self._stop_queue(self.service)
+
+    def _stop_queue(self, service: EmbeddedService) -> None:
+        """Let the evaluation in progress end for a moment, then leave it to the next start.
+
+        An abandoned run is safe: the next start sends it again, and the guarded
+        evaluation takes it over once its heartbeat is silent, removing the old
+        attempt's container.
+        """
+        say("stopping")
+        stopper = threading.Thread(
+            target=service.queue.shutdown, kwargs={"cancel_pending": True}, daemon=True
+        )
+        stopper.start()
+        stopper.join(STOP_GRACE_S)
+        if stopper.is_alive():
+            say("an evaluation was still running; it resumes at the next start")
+            self.abandoned = True
+
+    def _seed(self, *, challenge_file: Path, organiser: str, known: dict[str, str]) -> None:
+        assert self.server is not None
+        while not self.server.started:
+            if self.server.should_exit:
+                return
+            threading.Event().wait(0.05)
+        say(f"Podium is running at {self.base_url} (seeding the demo)")
+        try:
+            seeded = seed(
+                base_url=self.base_url,
+                root=self.root,
+                challenge_file=challenge_file,
+                organiser=organiser,
+                known=known,
+            )
+            _save_credentials(
+                self.credentials_file, organiser=organiser, seeded=seeded, base_url=self.base_url
+            )
+        except (SeedError, ImageBuildError, OSError) as exc:
+            self.failed = str(exc)
+            say(f"ERROR: {exc}")
+            self.server.should_exit = True
+            return
+        banner(base_url=self.base_url, root=self.root, seeded=seeded, organiser=organiser)
+
+
+def main() -> int:
+    """Entry point: 0 after Ctrl-C, 1 with a message when the demo cannot run."""
+    host = os.environ.get("PODIUM_HOST", "127.0.0.1")
+    port_text = os.environ.get("PODIUM_PORT", "8000")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        say(f"ERROR: PODIUM_PORT must be a port number, got {port_text!r}")
+        return 1
+    try:
+        sock = listen(host, int(port_text))
+        root = prepare_environment()
+        say(f"data root {root}")
+        demo = Demo(root=root, host=host, port=int(port_text))
+        demo.serve(sock)
+    except DemoError as exc:
+        say(f"ERROR: {exc}")
+        return 1
+    code = 1 if demo.failed else 0
+    if demo.abandoned:
+        # The evaluation thread cannot be interrupted (it may be waiting on the engine);
+        # the interpreter would wait for it at exit, so leave now.
+        say("stopped")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code == 0:
+        say("stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The README's run command, end to end: ``scripts/demo`` on a free port and a fresh data root.
+
+It seeds the challenge and three teams through the HTTP API and evaluates their
+containers on the real Docker engine; the test adds one more submission with
+``examples/submit.py``, reads the public board in Chromium, stops the demo with
+SIGINT, runs it a second time on the same data root (nothing is duplicated) and
+checks that a taken port is refused with a readable message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import require_env
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.docker, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(280)]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = re.compile(r"^Podium demo is ready at (http://\S+)$")
+#: The demo's teams by skill (examples/threshold-model/README.md); the third is the
+#: organisers' own team, ranked only on the organisers' page.
+PUBLIC_ORDER = ["Hepatica", "Cautious Lesions"]
+AFFILIATED = "Organisers' Baseline"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class DemoProcess:
+    """``scripts/demo`` running, with its stdout collected line by line."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for_line(self, pattern: re.Pattern[str], *, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"scripts/demo ended early:\n{self.output()}")
+            self.lines.append(line)
+            if match := pattern.match(line):
+                return match
+        pytest.fail(f"no line matching {pattern.pattern} within {timeout:.0f} s:\n{self.output()}")
+
+    def stop(self, *, timeout: float = 30) -> int:
+        """SIGINT (Ctrl-C), then the exit status; collects the rest of the output."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=timeout)
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return code
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _start(env: dict[str, str]) -> DemoProcess:
+    process = subprocess.Popen(
+        [str(REPO / "scripts" / "demo")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return DemoProcess(process)
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
+    env = {
+        **os.environ,
+        "PODIUM_PORT": str(_free_port()),
+        "PODIUM_DATA_ROOT": str(tmp_path / "podium"),
+        # Ids restart in every database: keep this run's containers apart from a
+        # developer's demo on the same engine.
+        "PODIUM_CONTAINER_PREFIX": f"podium-e2e-{os.getpid()}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in [k for k in env if k.startswith("PODIUM_") and k not in _KEEP]:
+        env.pop(name)
+    yield env
+    for container in docker_client.containers.list(
+        all=True, filters={"name": env["PODIUM_CONTAINER_PREFIX"]}
+    ):
+        container.remove(force=True)
+
+
+# Everything else PODIUM_* (a developer's own settings) would change what the demo does.
+_KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
+
+
+def _board_in_browser(url: str, *, phase: int, screenshot: Path) -> list[str]:
+    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.set_default_timeout(15_000)
+            page.goto(f"{url}/?challenge=trials-demo#task=task1&phase={phase}")
+            page.wait_for_selector("#board tbody tr")
+            teams = page.locator("#board tbody tr").evaluate_all(
+                "rows => rows.map(r => r.dataset.team)"
+            )
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    return teams
+
+
+def _metric(text: str, line_start: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{line_start} not in /metrics")
+
+
+def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_path: Path) -> None:
+    started = time.monotonic()
+    demo = _start(demo_env)
+    try:
+        url = demo.wait_for_line(READY, timeout=200).group(1)
+    except BaseException:
+        demo.process.kill()
+        raise
+    try:
+        assert url == f"http://127.0.0.1:{demo_env['PODIUM_PORT']}"
+        seeded_in = time.monotonic() - started
+        credentials = json.loads(
+            (Path(demo_env["PODIUM_DATA_ROOT"]) / "demo" / "credentials.json").read_text()
+        )
+        teams = {t["name"]: t for t in credentials["teams"]}
+        assert sorted(teams) == sorted([*PUBLIC_ORDER, AFFILIATED])
+        assert [t["affiliated"] for t in credentials["teams"]].count(True) == 1
+        phase = credentials["phases"]["task1"]
+
+        # One more submission through HTTP, as a team would send it.
+        tarball = Path(demo_env["PODIUM_DATA_ROOT"]) / "images" / "cautious.tar.gz"
+        sent = subprocess.run(
+            [
+                *(sys.executable, str(REPO / "examples" / "submit.py"), str(tarball)),
+                *("--phase", str(phase), "--url", url, "--wait", "--timeout", "120"),
+            ],
+            env={**demo_env, "PODIUM_TOKEN": teams["Cautious Lesions"]["token"]},
+            capture_output=True,
+            text=True,
+            timeout=150,
+            check=False,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["status"] == "succeeded"
+
+        with httpx.Client(base_url=url, timeout=30) as client:
+            board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
+            assert [r["team"] for r in board["rows"]] == PUBLIC_ORDER
+            assert client.get("/readyz").status_code == 200
+            metrics = client.get("/metrics").text
+        # Three teams on two tasks, plus the one above.
+        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 7
+        assert _metric(metrics, "podium_queue_length") == 0
+        assert _metric(metrics, "podium_container_seconds_count") == 7
+
+        screenshot = tmp_path / "leaderboard.png"
+        assert _board_in_browser(url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
+        if shots := os.environ.get("PODIUM_TEST_SCREENSHOTS"):
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            (Path(shots) / "demo-leaderboard.png").write_bytes(screenshot.read_bytes())
+
+        # A second demo on the same port is refused before doing anything.
+        clash = subprocess.run(
+            [str(REPO / "scripts" / "demo")],
+            cwd=REPO,
+            env=demo_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert clash.returncode == 1
+        assert f"port {demo_env['PODIUM_PORT']} is in use; set PODIUM_PORT" in clash.stdout
+    finally:
+        code = demo.stop() if demo.process.poll() is None else demo.process.returncode
+    assert code == 0, demo.output()
+    assert demo.lines[-1] == "[demo] stopped"
+    assert seeded_in < 180, f"the demo took {seeded_in:.0f} s to fill the board"
+
+    # Again on the same data root: everything is reused, nothing is added.
+    again = _start(demo_env)
+    try:
+        again.wait_for_line(READY, timeout=120)
+    finally:
+        code = again.stop() if again.process.poll() is None else again.process.returncode
+    assert code == 0, again.output()
+    output = again.output()
+    assert "every team has entered already" in output
+    assert not re.search(r"^\[demo\] team .* created$", output, re.MULTILINE)
+    assert "submitted to" not in output
+    with_ids = re.findall(r"validation = phase (\d+)", output)
+    assert with_ids == [str(phase), str(credentials["phases"]["task2"])]
