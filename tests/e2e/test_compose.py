@@ -113,6 +113,8 @@ def test_compose_cli_accepts_the_file(resolved: dict[str, Any]) -> None:
         assert service.get("restart") in {"unless-stopped", "always"}, name
     for name in ("postgres", "redis", "api"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+    # Readiness (database and broker reachable), so dependants start on a usable API.
+    assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
     # The workers' image carries its own health check (celery inspect ping).
     assert services["worker-gpu0"].get("healthcheck", {}).get("disable") is not True
     # One beat for the periodic reaper, on the workers' queue, from the workers' image.
