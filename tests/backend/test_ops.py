@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+import structlog
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,10 +19,14 @@ from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.enums import SubmissionStatus
 from backend.jobs import RecordingJobQueue
+from backend.logs import configure_logging
 from backend.main import create_app
 from backend.ops.instruments import observe_evaluation
 from tests.backend.conftest import World
 from tests.backend.factories import make_submission
+from worker import tasks
+from worker.pipeline import Timings
+from worker.transitions import Outcome
 
 pytestmark = pytest.mark.postgres
 
@@ -245,3 +252,31 @@ def test_metrics_report_a_database_that_does_not_answer(settings: Settings) -> N
     values = _samples(response.text)
     assert values[("podium_database_up", ())] == 0
     assert not any(name == "podium_submissions" for name, _ in values)
+
+
+# --- logs ----------------------------------------------------------------------------
+
+
+def test_every_worker_log_line_carries_the_submission_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fake_evaluate(submission_id: int, **_: Any) -> Outcome:
+        # Any module's logger, without passing the id: it must come from the context.
+        structlog.get_logger("worker.somewhere").warning("evaluation.step")
+        return Outcome(status="succeeded", timings=Timings(run=2.0, score=0.5))
+
+    before, root = structlog.get_config(), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    monkeypatch.setattr(tasks, "evaluate", fake_evaluate)
+    try:
+        configure_logging(level="INFO", json=True)
+        assert tasks.run_embedded(41) == "succeeded"
+        structlog.get_logger("worker.after").warning("unrelated")
+    finally:
+        structlog.configure(**before)
+        root.handlers, root.level = handlers, level
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    assert [(line["event"], line.get("submission_id")) for line in lines] == [
+        ("evaluation.step", 41),
+        ("unrelated", None),  # the binding ends with the task
+    ]
