@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,8 +31,6 @@ import pytest
 from tests.conftest import require_env
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [pytest.mark.docker, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(280)]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -164,6 +163,10 @@ def _metric(text: str, line_start: str) -> float:
     raise AssertionError(f"{line_start} not in /metrics")
 
 
+@pytest.mark.docker
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(280)
 def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_path: Path) -> None:
     started = time.monotonic()
     demo = _start(demo_env)
@@ -246,3 +249,44 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
     assert "submitted to" not in output
     with_ids = re.findall(r"validation = phase (\d+)", output)
     assert with_ids == [str(phase), str(credentials["phases"]["task2"])]
+
+
+def _bare_path(tmp_path: Path, tools: list[str]) -> str:
+    """A PATH holding only ``tools`` (links to the real ones)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize(
+    ("tools", "expected"),
+    [
+        (["bash", "dirname"], "install it with 'apt-get install docker.io'"),
+        (["bash", "dirname", "docker", "id"], "Install them with: sudo apt-get install gcc"),
+    ],
+    ids=["no-docker", "no-gcc"],
+)
+def test_demo_says_what_is_missing(tmp_path: Path, tools: list[str], expected: str) -> None:
+    env = {
+        "PATH": _bare_path(tmp_path, tools),
+        "HOME": str(tmp_path),
+        "PODIUM_NO_INSTALL": "1",
+        "PODIUM_DATA_ROOT": str(tmp_path / "podium"),
+    }
+    result = subprocess.run(
+        [str(REPO / "scripts" / "demo")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert not (tmp_path / "podium").exists()
