@@ -210,7 +210,8 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
         # Three teams on two tasks, plus the one above.
         assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 7
         assert _metric(metrics, "podium_queue_length") == 0
-        assert _metric(metrics, "podium_container_seconds_count") == 7
+        # One observation per attempt (an engine hiccup's retry would add one).
+        assert _metric(metrics, "podium_container_seconds_count") >= 7
 
         screenshot = tmp_path / "leaderboard.png"
         assert _board_in_browser(url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
