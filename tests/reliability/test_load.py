@@ -27,8 +27,10 @@ CLIENTS = 200
 DURATION_S = 20.0
 TEAMS = 8
 LIMIT = 4
-#: Generous on a shared 2-core CI machine; the measured figures are far lower.
-P99_BOUND_MS = 15_000
+#: Queueing at saturation on a shared 2-core machine: 200 closed-loop clients at 66-130
+#: requests/s measured p99 6-11 s; the bound catches stalls (the pool deadlock ran to 30 s
+#: per request), not a busy neighbour.
+P99_BOUND_MS = 30_000
 
 
 def test_two_hundred_clients_get_no_5xx_and_exact_quotas(
@@ -40,7 +42,7 @@ def test_two_hundred_clients_get_no_5xx_and_exact_quotas(
         report = asyncio.run(run_load(base, seed=seed, clients=CLIENTS, duration_s=DURATION_S))
     print()
     print(report.table())
-    assert report.failures == [], report.failures[:10]
+    assert report.failures == [], (report.failures[:10], report.table())
     statuses = sum(report.statuses.values(), start=Counter())
     assert all(code < 500 for code in statuses), statuses
     assert report.requests > 2 * CLIENTS  # every client made several requests
@@ -55,4 +57,4 @@ def test_two_hundred_clients_get_no_5xx_and_exact_quotas(
     assert report.statuses["upload"][429] > 0  # the quota was reached and defended
     stored = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert len(stored) == sum(expected.values())  # refused uploads left no file
-    assert report.percentile(99) < P99_BOUND_MS
+    assert report.percentile(99) < P99_BOUND_MS, report.table()
