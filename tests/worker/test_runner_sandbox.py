@@ -92,7 +92,10 @@ def test_fork_bomb_is_stopped_by_the_pids_limit(run_script, docker_client):
     run = run_script("b() { b | b & }; b; sleep 30", limits=replace(TEST_LIMITS, wall_seconds=3))
     failure = run.result.failure(TEST_LIMITS)
     assert failure is not None
-    assert failure.kind == "timeout"
+    # Whether the shell itself still gets to fork its `sleep` once the pids are
+    # spent is a race: it then either sleeps into the time limit or exits on
+    # "can't fork". Both are the container's fault and both are contained.
+    assert failure.kind in {"timeout", "nonzero_exit"}
     assert "can't fork" in run.result.log
     assert run.result.duration_s < 15
     assert _leftovers(docker_client, run.name) == []
