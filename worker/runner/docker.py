@@ -9,8 +9,9 @@ What a submission's container gets (asserted one by one in
   user, read back through a keeper container (:mod:`worker.runner.outbox`);
 * no network (``network_mode=none``), a read-only root file system, a small
   ``/tmp`` tmpfs, every capability dropped, ``no-new-privileges``, the image's
-  own non-root user, memory with swap equal to it, a pids limit, a CPU quota,
-  a GPU only when configured, and a wall-clock limit after which it is killed;
+  own non-root user, memory with swap equal to it, a pids limit, a CPU quota
+  (at most the host's CPUs, :mod:`worker.runner.cpus`), a GPU only when
+  configured, and a wall-clock limit after which it is killed;
 * its log capped on the engine's disk and kept head + tail here.
 
 No client is created at import time: :class:`DockerRunner` makes one on first
@@ -41,6 +42,7 @@ from worker.runner.base import (
     RunSpec,
     SubmissionFailure,
 )
+from worker.runner.cpus import CpuShare
 from worker.runner.outbox import ensure_keeper_image, unpack_outputs
 
 #: The engine keeps at most this much log per container on its disk.
@@ -113,6 +115,7 @@ class DockerRunner:
     def __init__(self, *, client_factory: Callable[[], Any] | None = None) -> None:
         self._client_factory = client_factory
         self._client: Any = None
+        self._cpus = CpuShare(lambda: self.client.info())  # noqa: PLW0108 - client made lazily
 
     @property
     def client(self) -> Any:
@@ -370,7 +373,7 @@ class DockerRunner:
             "mem_limit": limits.memory_bytes,
             "memswap_limit": limits.memory_bytes,
             "pids_limit": limits.pids,
-            "nano_cpus": int(limits.cpus * 1e9),
+            "nano_cpus": self._cpus.nano_cpus(limits.cpus),
             "log_config": docker.types.LogConfig(type="json-file", config=_ENGINE_LOG_OPTS),
         }
         if spec.gpus:
