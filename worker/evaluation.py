@@ -29,6 +29,7 @@ from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context
+from worker.faultpoints import pause_point
 from worker.labelcache import LabelCache
 from worker.pipeline import (
     Timings,
@@ -183,6 +184,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
             store_predictions(
                 context.storage, submission_id=plan.submission_id, files=outcome.collected.files
             )
+        pause_point("scoring", submission_id=plan.submission_id, attempt=plan.attempt)
         with timings.stage("score"):
             results = score_predictions(
                 storage=context.storage,
@@ -204,6 +206,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 failure=unusable,
             )
             return
+        pause_point("persist", submission_id=plan.submission_id, attempt=plan.attempt)
         with timings.stage("persist"):
             persist(
                 context,

@@ -23,7 +23,7 @@ from backend.db import utcnow
 from backend.enums import PhaseKind, SubmissionStatus
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
-from worker.transitions import IN_PROGRESS, heartbeat_stale
+from worker.transitions import IN_PROGRESS, audit_recovery, heartbeat_stale
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +74,7 @@ def reap_stuck(
             if not silent and not _overran(submission.started_at, limit_s=limit, now=now):
                 continue
             why = "its worker stopped answering" if silent else "it overran its time limit"
+            was = (submission.status, submission.attempt)
             if submission.attempt >= settings.max_attempts:
                 submissions.set_status(
                     session,
@@ -83,6 +84,9 @@ def reap_stuck(
                     message=f"The evaluation was stopped because {why}, on our side; your "
                     "slot has been refunded. Please submit again.",
                 )
+                audit_recovery(
+                    session, submission, action="submission.error", before=was, reason=why
+                )
                 actions.append((submission_id, "error"))
             else:
                 submissions.set_status(
@@ -90,6 +94,9 @@ def reap_stuck(
                     submission,
                     status=SubmissionStatus.QUEUED,
                     message=f"Requeued because {why}.",
+                )
+                audit_recovery(
+                    session, submission, action="submission.requeued", before=was, reason=why
                 )
                 actions.append((submission_id, "requeued"))
         before = now - timedelta(seconds=settings.task_time_limit_s)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session
 
+from backend.audit import repository as audit
 from backend.challenges import repository as challenges
 from backend.db import utcnow
 from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
@@ -43,6 +44,33 @@ IN_PROGRESS = frozenset(
 
 #: What :func:`begin` returns when a live worker holds the submission.
 BUSY = "busy"
+
+
+def audit_recovery(
+    session: Session,
+    submission: Submission,
+    *,
+    action: str,
+    before: tuple[SubmissionStatus, int],
+    reason: str,
+) -> None:
+    """Record a retry or recovery of ``submission`` in the audit log (actor: the system).
+
+    ``before`` is the (status, attempt) the row had; the row itself holds the after.
+    """
+    audit.record(
+        session,
+        actor_id=None,
+        action=action,
+        target_type="submission",
+        target_id=submission.id,
+        before={"status": before[0].value, "attempt": before[1]},
+        after={
+            "status": submission.status.value,
+            "attempt": submission.attempt,
+            "reason": reason[-1000:],
+        },
+    )
 
 
 def heartbeat_stale(submission: Submission, *, grace_s: float, now: datetime | None = None) -> bool:
@@ -163,6 +191,7 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
             # Another worker may still be running it (a duplicate delivery); only
             # a silent heartbeat says its worker is gone.
             return BUSY
+        before = (submission.status, submission.attempt)
         if submission.attempt >= context.settings.max_attempts:
             submissions.set_status(
                 session,
@@ -172,8 +201,24 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
                 message="The evaluation was interrupted repeatedly on our side; your "
                 "submission slot has been refunded. Please submit again.",
             )
+            audit_recovery(
+                session,
+                submission,
+                action="submission.error",
+                before=before,
+                reason="its worker was lost on the last allowed attempt",
+            )
             return submission.status.value
         submissions.increment_attempt(session, submission)
+        if before[0] in IN_PROGRESS:
+            # Only a silent heartbeat gets here: the previous attempt's worker is gone.
+            audit_recovery(
+                session,
+                submission,
+                action="submission.recovered",
+                before=before,
+                reason="the worker of the previous attempt went silent; taken over",
+            )
         try:
             plan = read_plan(session, submission, context)
         except InfrastructureError as exc:  # e.g. a paradigm without an active label set
@@ -296,6 +341,7 @@ def record_fault(
 ) -> Outcome:
     """Requeue for a retry with backoff, or ``error`` (refunded) after the last attempt."""
     attempt = submission.attempt
+    before = (submission.status, attempt)
     last = attempt >= settings.max_attempts
     message = (
         "The evaluation failed on our side and was not charged to you (your slot is "
@@ -310,6 +356,13 @@ def record_fault(
         message=message,
         failure_class="infrastructure",
         log_tail=str(exc)[-4000:],
+    )
+    audit_recovery(
+        session,
+        submission,
+        action="submission.error" if last else "submission.retry",
+        before=before,
+        reason=f"infrastructure fault: {exc}",
     )
     log.warning(
         "evaluation.infrastructure_fault",
