@@ -1,4 +1,4 @@
-"""``podium``: administer the service from a shell (migrations, challenges, users, tokens)."""
+"""``podium``: administer the service from a shell (migrations, challenges, phases, users)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,18 @@ from backend.config import get_settings
 from backend.db import make_engine, make_session_factory
 from backend.enums import Role
 from backend.errors import DomainError
+from backend.jobs import CeleryJobQueue, Job, JobQueue, bind_queue
+from backend.leaderboard import history
+from backend.leaderboard.context import is_organiser
 
 app = typer.Typer(help="Podium administration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 challenge_app = typer.Typer(help="Challenges.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+phase_app = typer.Typer(help="Phases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(challenge_app, name="challenge")
+app.add_typer(phase_app, name="phase")
 app.add_typer(user_app, name="user")
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +94,58 @@ def challenge_apply(
             typer.echo(f"challenge {challenge.slug} applied (id {challenge.id})")
     except DomainError as exc:
         raise _fail(exc.message) from exc
+
+
+class _SentJobs:
+    """Forwards jobs and remembers which went through (a failed send is only logged)."""
+
+    def __init__(self, inner: JobQueue) -> None:
+        self._inner = inner
+        self.sent: list[Job] = []
+
+    def send(self, job: Job) -> None:
+        self._inner.send(job)
+        self.sent.append(job)
+
+
+@phase_app.command("rescore")
+def phase_rescore(
+    phase_id: int,
+    actor_email: Annotated[
+        str | None, typer.Option("--as", help="Organiser recorded in the audit trail.")
+    ] = None,
+) -> None:
+    """Re-score PHASE_ID's succeeded submissions against the active label sets.
+
+    The worker scores their stored predictions; no container runs again.
+    """
+    settings = get_settings()
+    if settings.job_backend != "celery":
+        raise _fail(
+            "PODIUM_JOB_BACKEND is local: jobs run inside the API process, so ask it instead: "
+            f"POST /api/v1/phases/{phase_id}/rescore with an organiser token"
+        )
+    queue = _SentJobs(CeleryJobQueue(settings.broker_url))
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with factory() as session, session.begin():
+            bind_queue(session, queue)
+            actor: User | None = None
+            if actor_email:
+                actor = users.get_user_by_email(session, actor_email)
+                if actor is None or not is_organiser(actor):
+                    raise DomainError(f"no organiser {actor_email}", 404)
+            result = history.rescore_phase(
+                session, phase_id=phase_id, actor=actor, queue=settings.evaluation_queue
+            )
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    if not queue.sent:
+        raise _fail(
+            f"the re-scoring is recorded but the broker at {settings.broker_url} did not take "
+            "the job: run the command again once it answers"
+        )
+    typer.echo(result.message)
 
 
 @user_app.command("create")

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 log = structlog.get_logger(__name__)
 
 EVALUATE_SUBMISSION = "evaluate_submission"
+#: Re-scores a phase's succeeded submissions from their stored predictions.
+RESCORE_PHASE = "rescore_phase"
 
 _PENDING_KEY = "podium_pending_jobs"
 _QUEUE_KEY = "podium_job_queue"

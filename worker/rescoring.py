@@ -13,6 +13,7 @@ import structlog
 
 from backend.challenges import repository as challenges
 from backend.enums import ScoringMode, SubmissionStatus
+from backend.leaderboard import cache
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
 from worker.labelcache import LabelCache
@@ -87,6 +88,9 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                     cases=cases,
                     results=results,
                 )
+                # Same versions again overwrite scores without a new evaluation, which the
+                # boards' fingerprint would miss.
+                cache.leaderboard_changed(session, phase_id=phase_id)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         log.info("rescore.done", submission=submission_id, phase=phase_id)

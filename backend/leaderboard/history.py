@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
 from backend.auth.models import User
+from backend.challenges import repository as challenges
 from backend.db import utcnow
 from backend.enums import (
     LeaderboardVisibility,
@@ -14,7 +15,7 @@ from backend.enums import (
     SubmissionStatus,
 )
 from backend.errors import ConflictError, ForbiddenError, NotFoundError
-from backend.jobs import EVALUATE_SUBMISSION, enqueue
+from backend.jobs import EVALUATE_SUBMISSION, RESCORE_PHASE, enqueue
 from backend.leaderboard import cache, repository
 from backend.leaderboard.context import is_organiser, load_phase
 from backend.leaderboard.schemas import (
@@ -242,6 +243,53 @@ def rescore(session: Session, *, submission_id: int, actor: User, queue: str) ->
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[sub.id], queue=queue)
     cache.leaderboard_changed(session, phase_id=sub.phase_id)
     return ActionOut(ok=True, message=f"submission {sub.id} is queued for re-scoring")
+
+
+def rescore_phase(session: Session, *, phase_id: int, actor: User | None, queue: str) -> ActionOut:
+    """Queue a re-scoring of the phase's succeeded submissions (audited).
+
+    The worker scores each one's stored predictions against the task's active
+    label sets into a new evaluation tagged with their versions; no container
+    runs again. The job is sent by name after the caller's commit.
+
+    Raises
+    ------
+    DomainError
+        404 for an unknown phase; 409 when a paradigm of the task has no
+        active label set or no submission of the phase has succeeded.
+    """
+    ctx = load_phase(session, phase_id)
+    active = challenges.active_label_sets(session, ctx.task.id)
+    missing = [p for p in ctx.task.paradigms if p not in active]
+    if missing:
+        raise ConflictError(
+            f"task {ctx.task.slug} has no active label set for {', '.join(missing)}: "
+            "upload one before re-scoring"
+        )
+    ids = [
+        s.id
+        for s in submissions.list_phase_submissions(
+            session, phase_id=phase_id, statuses=[SubmissionStatus.SUCCEEDED]
+        )
+    ]
+    if not ids:
+        raise ConflictError(f"{ctx.phase.title}: no succeeded submission to re-score")
+    versions = {p: active[p].version for p in ctx.task.paradigms}
+    audit.record(
+        session,
+        actor_id=None if actor is None else actor.id,
+        action="phase.rescore",
+        target_type="phase",
+        target_id=phase_id,
+        after={"label_set_versions": versions, "submissions": ids},
+    )
+    enqueue(session, task_name=RESCORE_PHASE, args=[phase_id], queue=queue)
+    labels = ", ".join(f"{p} v{v}" for p, v in versions.items())
+    return ActionOut(
+        ok=True,
+        message=f"{ctx.phase.title}: {len(ids)} submission(s) queued for re-scoring "
+        f"against {labels} from their stored predictions",
+    )
 
 
 def select(session: Session, *, submission_id: int, user: User) -> ActionOut:

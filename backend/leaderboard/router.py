@@ -124,6 +124,21 @@ def rescore_submission(
     )
 
 
+@router.post("/phases/{phase_id}/rescore", response_model=ActionOut)
+def rescore_phase(
+    phase_id: int, organiser: OrganiserUser, session: SessionDep, settings: SettingsDep
+) -> ActionOut:
+    """Re-score the phase's succeeded submissions against the active label sets from their
+    stored predictions, without running any container again (organisers; audited).
+
+    Use it after publishing a new label-set version: each submission gets a new evaluation
+    tagged with the new versions. 409 when a paradigm has no active label set or nothing
+    has succeeded yet."""
+    return history.rescore_phase(
+        session, phase_id=phase_id, actor=organiser, queue=settings.evaluation_queue
+    )
+
+
 @router.post("/submissions/{submission_id}/select", response_model=ActionOut)
 def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
     """Make this succeeded submission the one your team is ranked by (`selected` phases)."""

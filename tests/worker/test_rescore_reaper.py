@@ -11,6 +11,7 @@ from sqlalchemy import select
 from backend.challenges.models import LabelSet
 from backend.enums import SubmissionStatus
 from backend.jobs import Job
+from backend.leaderboard import repository as boards
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
 from tests.support.images import shell_image
@@ -81,6 +82,7 @@ def test_rescoring_uses_stored_predictions_and_the_new_label_version(worker_cont
         combined = [s.result for s in new_scores if s.paradigm == "combined"]
         assert all(r["fn_50"] == 0 and r["dice"] == 1.0 for r in combined)
         assert len(subs.case_scores(session, evaluations[0].id)) == 4
+        assert boards.generation(session, phase_id=world.phase_id) == 2  # cached boards dropped
 
 
 def _set(context, sid, **values):
