@@ -34,7 +34,7 @@ def _overran(started: datetime | None, *, limit_s: float, now: datetime) -> bool
 
 def reap_stuck(
     *,
-    send: Callable[[int], None],
+    send: Callable[[int, str], None],
     context: WorkerContext | None = None,
     now: datetime | None = None,
 ) -> list[tuple[int, str]]:
@@ -43,7 +43,9 @@ def reap_stuck(
     Parameters
     ----------
     send
-        Sends ``evaluate_submission(id)`` to the queue (after the commit).
+        Sends ``evaluate_submission(id)`` to the queue given (after the commit): the
+        one the submission was last sent to, or ``PODIUM_EVALUATION_QUEUE`` when it
+        was accepted before queues were recorded.
     context
         The worker context (default: the process's).
     now
@@ -101,8 +103,13 @@ def reap_stuck(
                 actions.append((submission_id, "requeued"))
         before = now - timedelta(seconds=settings.task_time_limit_s)
         actions += [(i, "resent") for i in submissions.requeue_stale(session, before=before)]
+        stored = {i: submissions.get_submission(session, i) for i, _ in actions}
+        queues = {
+            i: (sub.queue if sub is not None else None) or settings.evaluation_queue
+            for i, sub in stored.items()
+        }
     for submission_id, action in actions:
         if action != "error":
-            send(submission_id)
+            send(submission_id, queues[submission_id])
         log.warning("reaper.action", submission=submission_id, action=action)
     return actions

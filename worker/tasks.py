@@ -63,10 +63,9 @@ def _rescore_phase(phase_id: int) -> int:
 
 def _reap_stuck() -> int:
     """Requeue or end submissions whose worker went silent or that overran."""
-    # Where the API sends submissions (the queue is not stored per submission).
-    queue = get_context().settings.evaluation_queue
 
-    def send(submission_id: int) -> None:
+    # Each goes back to the queue it was sent to (a worker of the same host class).
+    def send(submission_id: int, queue: str) -> None:
         app.send_task(EVALUATE_SUBMISSION, args=[submission_id], queue=queue)
 
     return len(reap_stuck(send=send))

@@ -240,6 +240,7 @@ def rescore(session: Session, *, submission_id: int, actor: User, queue: str) ->
         before={"status": before},
         after={"status": SubmissionStatus.QUEUED.value},
     )
+    sub.queue = queue
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[sub.id], queue=queue)
     cache.leaderboard_changed(session, phase_id=sub.phase_id)
     return ActionOut(ok=True, message=f"submission {sub.id} is queued for re-scoring")

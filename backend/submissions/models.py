@@ -58,6 +58,9 @@ class Submission(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     #: Tarball path relative to the data root.
     tarball_path: Mapped[str] = mapped_column(String(1000))
+    #: The broker queue its evaluation was sent to (``None`` before this was recorded):
+    #: the reaper sends a requeued run back there, to a worker of the same host class.
+    queue: Mapped[str | None] = mapped_column(String(200))
     selected: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -116,6 +116,7 @@ def accept(
         image_tags=image.repo_tags,
         size_bytes=staged.size,
         tarball_path="",
+        queue=queue,
     )
     if not repository.insert_with_free_slot(
         session, submission, limit=context.phase.submission_limit

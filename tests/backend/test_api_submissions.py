@@ -31,7 +31,11 @@ def _submit(client: TestClient, world: World, body: bytes | Iterator[bytes], who
 
 
 def test_accepted_upload_is_stored_recorded_and_queued(
-    client: TestClient, world: World, settings: Settings, jobs: RecordingJobQueue
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    jobs: RecordingJobQueue,
+    db_session: Session,
 ) -> None:
     body = image_tarball(gzip_it=True)
     response = _submit(client, world, body)
@@ -49,6 +53,8 @@ def test_accepted_upload_is_stored_recorded_and_queued(
     assert [(j.task_name, j.args, j.queue) for j in jobs.sent] == [
         (EVALUATE_SUBMISSION, (out["id"],), settings.evaluation_queue)
     ]
+    # Recorded, so the reaper sends a requeued run back to the same queue.
+    assert db_session.get(Submission, out["id"]).queue == settings.evaluation_queue
 
 
 _GZ = image_tarball(layer_bytes=200_000, gzip_it=True)

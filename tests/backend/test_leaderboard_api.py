@@ -274,6 +274,8 @@ def test_case_scores_and_rescore_are_for_organisers(
     r = client.post(f"/api/v1/submissions/{sub}/rescore", headers=organiser)
     assert r.status_code == 200, r.text
     assert [(j.task_name, j.args) for j in jobs.sent] == [("evaluate_submission", (sub,))]
+    db_session.expire_all()
+    assert subs_repo.get_submission(db_session, sub).queue == settings.evaluation_queue
     r = client.post(f"/api/v1/submissions/{sub}/rescore", headers=organiser)
     assert r.status_code == 409
     # Alpha's only submission is queued again, so it drops off the public board.

@@ -104,7 +104,7 @@ def test_reaper_requeues_silent_and_overrunning_runs_and_ends_exhausted_ones(
             for _ in range(3)
         )
     long_ago = now - timedelta(hours=3)
-    _set(worker_context, silent, status=SubmissionStatus.RUNNING, attempt=1,
+    _set(worker_context, silent, status=SubmissionStatus.RUNNING, attempt=1, queue="gpu-a100",
          started_at=now, updated_at=now - timedelta(minutes=5))  # fmt: skip
     _set(worker_context, exhausted, status=SubmissionStatus.SCORING, attempt=2,
          started_at=now, updated_at=now - timedelta(minutes=5))  # fmt: skip
@@ -113,12 +113,15 @@ def test_reaper_requeues_silent_and_overrunning_runs_and_ends_exhausted_ones(
     _set(worker_context, healthy, status=SubmissionStatus.RUNNING, attempt=1,
          started_at=now, updated_at=now)  # fmt: skip
 
-    sent: list[int] = []
-    actions = reap_stuck(send=sent.append, context=worker_context, now=now)
+    sent: list[tuple[int, str]] = []
+    actions = reap_stuck(
+        send=lambda sid, queue: sent.append((sid, queue)), context=worker_context, now=now
+    )
     assert sorted(actions) == sorted(
         [(silent, "requeued"), (exhausted, "error"), (overran, "requeued")]
     )
-    assert sorted(sent) == sorted([silent, overran])
+    # Back to the queue each was sent to; one accepted before queues were stored: the default.
+    assert sorted(sent) == sorted([(silent, "gpu-a100"), (overran, "evaluation")])
     with worker_context.session_factory() as session:
         assert session.get(Submission, silent).status == SubmissionStatus.QUEUED
         assert "stopped answering" in session.get(Submission, silent).message
