@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.reliability.loadgen import api_server, count_accepted, run_load, seed_load
+from tests.reliability.loadgen import (
+    LoadReport,
+    api_server,
+    count_accepted,
+    run_load,
+    seed_load,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -33,13 +42,23 @@ LIMIT = 4
 P99_BOUND_MS = 30_000
 
 
+def _run_in_own_loop(coro: Coroutine[Any, Any, LoadReport]) -> LoadReport:
+    """Run ``coro`` on a fresh event loop in its own thread.
+
+    Playwright's sync API (the browser tests' session fixture) keeps an event loop
+    running on the main thread, where ``asyncio.run`` refuses to start another.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_two_hundred_clients_get_no_5xx_and_exact_quotas(
     committing_postgres_url: str, tmp_path: Path
 ) -> None:
     seed = seed_load(committing_postgres_url, teams=TEAMS, limit=LIMIT)
     assert set(seed.used_before.values()) == {1}
     with api_server(committing_postgres_url, data_root=tmp_path / "data") as base:
-        report = asyncio.run(run_load(base, seed=seed, clients=CLIENTS, duration_s=DURATION_S))
+        report = _run_in_own_loop(run_load(base, seed=seed, clients=CLIENTS, duration_s=DURATION_S))
     print()
     print(report.table())
     assert report.failures == [], (report.failures[:10], report.table())
