@@ -48,7 +48,10 @@ from worker.runner.docker import DockerRunner
 from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = Path("/work/shared/data/trials-sample")
+# The checkout's sibling ../shared, as the scoring tests use it.
+SAMPLE = Path(
+    os.environ.get("PODIUM_TRIALS_SAMPLE", REPO.parent / "shared" / "data" / "trials-sample")
+)
 
 
 class RecordingRunner:
