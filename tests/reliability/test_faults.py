@@ -1,0 +1,224 @@
+"""Fault injection with real services: killed workers, restarted brokers and databases.
+
+Every test ends with the same bookkeeping, per submission: one terminal state
+(one ``evaluation.finished`` line across the workers' logs), one evaluation
+with one score per (case, paradigm), one quota slot spent (or spent and
+refunded), no container or volume left, and audit events naming the recovery.
+The disk-full tests are in ``test_faults_disk.py``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+
+from backend.enums import SubmissionStatus
+from tests.fixtures.database import alembic_upgrade
+from tests.reliability.faults_support import (
+    PrivatePostgres,
+    PrivateRedis,
+    Worker,
+    finished_lines,
+    ledger,
+    leftovers,
+    make_context,
+    wait_for_file,
+    wait_terminal,
+    worker_env,
+)
+from tests.support.images import shell_image
+from tests.support.world import World, make_world
+from worker.context import WorkerContext
+
+pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+COPY_INPUTS = 'for f in /input/*; do cp "$f" /output/; done; echo copied'
+
+
+class Pool:
+    """Workers for one test on one queue, the world they evaluate, and a sender."""
+
+    def __init__(
+        self, *, context: WorkerContext, world: World, broker_url: str, logs: Path
+    ) -> None:
+        self.context = context
+        self.world = world
+        self.queue = f"faults-{uuid.uuid4().hex[:8]}"
+        self.env = worker_env(context, broker_url=broker_url)
+        self.logs = logs
+        self.workers: list[Worker] = []
+        self.sender = Celery("podium-faults-sender", broker=broker_url)
+
+    def start(self, name: str, **extra_env: str) -> Worker:
+        worker = Worker(
+            name=f"{self.queue}-{name}",
+            queue=self.queue,
+            env={**self.env, **extra_env},
+            log=self.logs / f"{name}.log",
+        )
+        self.workers.append(worker)
+        return worker
+
+    def submit(self, docker_client: Any, script: str, count: int = 1) -> list[int]:
+        image = shell_image(docker_client, script)
+        with self.context.session_factory.begin() as session:
+            return [
+                self.world.add_submission(session, docker_client=docker_client, image=image)
+                for _ in range(count)
+            ]
+
+    def send(self, ids: list[int]) -> None:
+        for submission_id in ids:
+            self.sender.send_task("evaluate_submission", args=[submission_id], queue=self.queue)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.sender.close()
+
+    def assert_exactly_once(self, docker_client: Any, ids: list[int]) -> None:
+        """Each submission succeeded once, scored once, charged once; nothing left running."""
+        rows = wait_terminal(self.context, ids, timeout=150)
+        for submission_id in ids:
+            found = ledger(self.context, submission_id)
+            assert rows[submission_id].status == SubmissionStatus.SUCCEEDED, found
+            assert (found.evaluations, found.case_scores) == (1, 4), found
+            assert found.quota_changes == [-1], found
+            assert finished_lines(self.workers, submission_id) == ["succeeded"]
+        assert leftovers(docker_client, self.context.settings.container_prefix) == []
+
+
+def _pool(context: WorkerContext, broker_url: str, tmp_path: Path) -> Pool:
+    with context.session_factory.begin() as session:
+        world = make_world(session, data_root=context.settings.data_root, cases=2, samples=0)
+    return Pool(context=context, world=world, broker_url=broker_url, logs=tmp_path)
+
+
+@pytest.fixture
+def pool(committing_postgres_url, docker_client, redis_url, tmp_path) -> Iterator[Pool]:
+    """Workers on the shared Redis (a queue of their own) and a fresh database."""
+    context = make_context(
+        database_url=committing_postgres_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        docker_client=docker_client,
+    )
+    pool = _pool(context, redis_url, tmp_path)
+    yield pool
+    pool.close()
+
+
+def _wait_container(docker_client: Any, name: str, worker: Worker, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not docker_client.containers.list(filters={"name": f"{name}$", "status": "running"}):
+        assert time.monotonic() < deadline, worker.text()
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("stage", ["container", "scoring", "persist"])
+def test_a_worker_killed_at_any_stage_ends_the_submission_exactly_once(
+    stage, pool, docker_client, tmp_path
+):
+    pauses = tmp_path / "pauses"
+    pauses.mkdir()
+    hook = {"PODIUM_FAULT_PAUSE_DIR": str(pauses), "PODIUM_FAULT_PAUSE_AT": stage}
+    worker = pool.start("w1", **({} if stage == "container" else hook))
+    script = ("sleep 3\n" if stage == "container" else "") + COPY_INPUTS
+    (submission_id,) = pool.submit(docker_client, script)
+    worker.wait_ready()
+    pool.send([submission_id])
+    if stage == "container":
+        name = f"{pool.context.settings.container_prefix}-sub-{submission_id}-1"
+        _wait_container(docker_client, name, worker)
+    else:
+        wait_for_file(pauses / f"{stage}-{submission_id}-1", worker=worker)
+    worker.kill_pool_process()
+    if stage != "container":
+        # The redelivery takes over as attempt 2 and reaches the same point: let it go.
+        second = pauses / f"{stage}-{submission_id}-2"
+        wait_for_file(second, worker=worker)
+        second.unlink()
+
+    pool.assert_exactly_once(docker_client, [submission_id])
+    found = ledger(pool.context, submission_id)
+    assert found.attempt == 2
+    assert found.audit_actions == ["submission.recovered"]
+    stored = pool.world.data_root / "predictions" / str(submission_id)
+    predictions = sorted(p.name for p in stored.iterdir())
+    assert predictions == ["case_000.nii.gz", "case_001.nii.gz"]  # stored once, no partials
+
+
+def test_redis_restarted_with_submissions_queued_and_running(
+    committing_postgres_url, docker_client, tmp_path
+):
+    redis = PrivateRedis(tmp_path / "redis")
+    redis.start()
+    context = make_context(
+        database_url=committing_postgres_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        docker_client=docker_client,
+    )
+    pool = _pool(context, redis.url, tmp_path)
+    try:
+        worker = pool.start("w1")
+        ids = pool.submit(docker_client, "sleep 1\n" + COPY_INPUTS, count=5)
+        worker.wait_ready()
+        pool.send(ids)
+        name = f"{context.settings.container_prefix}-sub-{ids[0]}-1"
+        _wait_container(docker_client, name, worker)
+        redis.stop()  # the first runs, four wait on the queue
+        time.sleep(2)
+        redis.start()
+        pool.assert_exactly_once(docker_client, ids)
+        assert "Connection to broker lost" in worker.text()
+    finally:
+        pool.close()
+        redis.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A migrated PostgreSQL cluster this test may stop and start."""
+    server = PrivatePostgres()
+    try:
+        server.start()
+        alembic_upgrade(server.url)
+        yield server
+    finally:
+        server.destroy()
+
+
+def test_postgres_restarted_with_submissions_queued_and_running(
+    private_postgres, docker_client, redis_url, tmp_path
+):
+    context = make_context(
+        database_url=private_postgres.url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        docker_client=docker_client,
+    )
+    pool = _pool(context, redis_url, tmp_path)
+    try:
+        worker = pool.start("w1", PODIUM_MAX_ATTEMPTS="3")
+        ids = pool.submit(docker_client, "sleep 2\n" + COPY_INPUTS, count=3)
+        worker.wait_ready()
+        pool.send(ids)
+        name = f"{context.settings.container_prefix}-sub-{ids[0]}-1"
+        _wait_container(docker_client, name, worker)
+        private_postgres.stop()  # the container finishes while the database is away
+        time.sleep(4)
+        private_postgres.start()
+        pool.assert_exactly_once(docker_client, ids)
+        # The run whose container finished during the outage is taken over after it.
+        assert "submission.recovered" in ledger(context, ids[0]).audit_actions
+        assert "evaluation.cannot_start" in worker.text() or "unexpected_error" in worker.text()
+    finally:
+        pool.close()
+        context.session_factory.kw["bind"].dispose()
