@@ -94,8 +94,15 @@ class FilesystemStorage:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
-        shutil.copyfile(source, partial)
-        partial.replace(target)
+        try:
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        except OSError as exc:
+            # A full disk must not keep what it half-wrote (each retry would add one).
+            partial.unlink(missing_ok=True)
+            raise StorageError(
+                f"cannot write {key} under the data root: {exc.strerror or exc}"
+            ) from exc
 
     def exists(self, key: str) -> bool:
         """Whether the file exists."""

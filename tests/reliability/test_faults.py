@@ -4,11 +4,15 @@ Every test ends with the same bookkeeping, per submission: one terminal state
 (one ``evaluation.finished`` line across the workers' logs), one evaluation
 with one score per (case, paradigm), one quota slot spent (or spent and
 refunded), no container or volume left, and audit events naming the recovery.
-The disk-full tests are in ``test_faults_disk.py``.
+The disk-full tests evaluate in-process (the fault is the disk, not the process)
+on a small tmpfs mounted as the data root.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +23,7 @@ import pytest
 from celery import Celery
 
 from backend.enums import SubmissionStatus
+from backend.submissions.models import Submission
 from tests.fixtures.database import alembic_upgrade
 from tests.reliability.faults_support import (
     PrivatePostgres,
@@ -35,6 +40,7 @@ from tests.reliability.faults_support import (
 from tests.support.images import shell_image
 from tests.support.world import World, make_world
 from worker.context import WorkerContext
+from worker.tasks import run_embedded
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -222,3 +228,84 @@ def test_postgres_restarted_with_submissions_queued_and_running(
     finally:
         pool.close()
         context.session_factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 12 MiB tmpfs (the world, two image tarballs and little else fit), unmounted after."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m", "podium-faults", str(mount)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        message = f"cannot mount a tmpfs (needs root): {done.stderr.strip()}"
+        if os.environ.get("PODIUM_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)
+
+
+def _fill(path: Path) -> None:
+    """Write to ``path`` until the file system refuses (ENOSPC)."""
+    block = b"\0" * (64 * 1024)
+    with path.open("wb", buffering=0) as out:
+        while True:
+            try:
+                out.write(block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                return
+
+
+@pytest.mark.parametrize("full", ["outputs", "predictions"])
+def test_a_full_data_disk_is_our_fault_refunded_and_the_service_recovers(
+    full, small_disk, committing_postgres_url, docker_client, tmp_path
+):
+    # outputs: the scratch folder is on the full disk too, so /output cannot be
+    # copied out; predictions: scratch elsewhere, the predictions cannot be stored.
+    context = make_context(
+        database_url=committing_postgres_url,
+        data_root=small_disk,
+        work_dir=small_disk / "work" if full == "outputs" else tmp_path / "work",
+        docker_client=docker_client,
+        max_attempts=2,
+    )
+    image = shell_image(docker_client, COPY_INPUTS)
+    with context.session_factory.begin() as session:
+        world = make_world(session, data_root=small_disk, cases=2, samples=0)
+        submission_id = world.add_submission(session, docker_client=docker_client, image=image)
+    _fill(small_disk / "filler")
+
+    assert run_embedded(submission_id, context=context) == "error"
+    found = ledger(context, submission_id)
+    assert (found.evaluations, found.case_scores) == (0, 0)  # nothing half-written counted
+    assert found.quota_changes == [-1, 1]  # spent, then refunded
+    assert found.audit_actions == ["submission.retry", "submission.error"]
+    with context.session_factory() as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None
+        assert row.failure_class == "infrastructure"
+        assert "refunded" in row.message
+        assert "No space left on device" in row.log_tail
+    assert [p.name for p in small_disk.rglob("*") if p.name.endswith(".partial")] == []
+    assert not list((small_disk / "predictions").rglob("*.nii.gz"))
+    assert not (Path(context.settings.scratch_dir) / f"sub-{submission_id}-1").exists()
+    assert leftovers(docker_client, context.settings.container_prefix) == []
+
+    (small_disk / "filler").unlink()  # space freed: the next submission goes through
+    with context.session_factory.begin() as session:
+        again = world.add_submission(session, docker_client=docker_client, image=image)
+    assert run_embedded(again, context=context) == "succeeded"
+    found = ledger(context, again)
+    assert (found.evaluations, found.case_scores, found.quota_changes) == (1, 4, [-1])
+    assert found.audit_actions == []
+    assert leftovers(docker_client, context.settings.container_prefix) == []
+    context.session_factory.kw["bind"].dispose()
