@@ -102,7 +102,18 @@ def reap_stuck(
                 )
                 actions.append((submission_id, "requeued"))
         before = now - timedelta(seconds=settings.task_time_limit_s)
-        actions += [(i, "resent") for i in submissions.requeue_stale(session, before=before)]
+        for submission_id in submissions.requeue_stale(session, before=before):
+            # Its message was lost (e.g. a broker restarted without persistence).
+            resent = submissions.get_submission(session, submission_id)
+            if resent is not None:
+                audit_recovery(
+                    session,
+                    resent,
+                    action="submission.resent",
+                    before=(resent.status, resent.attempt),
+                    reason="still queued long after it was sent; sent again",
+                )
+            actions.append((submission_id, "resent"))
         stored = {i: submissions.get_submission(session, i) for i, _ in actions}
         queues = {
             i: (sub.queue if sub is not None else None) or settings.evaluation_queue

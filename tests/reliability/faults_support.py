@@ -119,14 +119,16 @@ class Worker:
 
 
 class PrivateRedis:
-    """A redis-server of this test's own on a free port, with an append-only file.
+    """A redis-server of this test's own on a free port.
 
-    The AOF (fsync on every write) is what a production broker runs with, so
-    the queue survives a restart; :meth:`stop` is a clean ``SHUTDOWN``.
+    ``persistent``: an append-only file, fsync on every write (what a production
+    broker runs with), so the queue survives a restart; without it a restart
+    loses every message. :meth:`stop` is a clean ``SHUTDOWN``.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, persistent: bool = True) -> None:
         self.folder = folder
+        self.persistent = persistent
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -137,7 +139,8 @@ class PrivateRedis:
         self.process = subprocess.Popen(
             [
                 "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always",
+                "--dir", str(self.folder), "--appendonly", "yes" if self.persistent else "no",
+                "--appendfsync", "always",
                 "--save", "", "--logfile", str(self.folder / "redis.log"),
             ]
         )  # fmt: skip

@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from tests.reliability.faults_support import (
 from tests.support.images import shell_image
 from tests.support.world import World, make_world
 from worker.context import WorkerContext
+from worker.reaper import reap_stuck
 from worker.tasks import run_embedded
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -160,10 +162,11 @@ def test_a_worker_killed_at_any_stage_ends_the_submission_exactly_once(
     assert predictions == ["case_000.nii.gz", "case_001.nii.gz"]  # stored once, no partials
 
 
+@pytest.mark.parametrize("persistent", [True, False], ids=["aof", "no-persistence"])
 def test_redis_restarted_with_submissions_queued_and_running(
-    committing_postgres_url, docker_client, tmp_path
+    persistent, committing_postgres_url, docker_client, tmp_path
 ):
-    redis = PrivateRedis(tmp_path / "redis")
+    redis = PrivateRedis(tmp_path / "redis", persistent=persistent)
     redis.start()
     context = make_context(
         database_url=committing_postgres_url,
@@ -182,6 +185,26 @@ def test_redis_restarted_with_submissions_queued_and_running(
         redis.stop()  # the first runs, four wait on the queue
         time.sleep(2)
         redis.start()
+        if not persistent:
+            # The queued messages are gone; the rows still say queued. The reaper
+            # (here with a 1 s "long after it was sent") sends them again.
+            wait_terminal(context, ids[:1])
+            reaper = replace(
+                context,
+                settings=context.settings.model_copy(
+                    update={"task_time_limit_s": 1, "evaluation_queue": pool.queue}
+                ),
+            )
+            time.sleep(1.5)
+            resent = reap_stuck(
+                send=lambda i, queue: pool.sender.send_task(
+                    "evaluate_submission", args=[i], queue=queue
+                ),
+                context=reaper,
+            )
+            lost = {i for i in ids if ledger(context, i).audit_actions == ["submission.resent"]}
+            assert {i for i, action in resent if action == "resent"} == lost
+            assert lost, "no message was lost: the restart did not drop the queue"
         pool.assert_exactly_once(docker_client, ids)
         assert "Connection to broker lost" in worker.text()
     finally:
