@@ -318,6 +318,8 @@ def test_a_full_data_disk_is_our_fault_refunded_and_the_service_recovers(
         assert row.failure_class == "infrastructure"
         assert "refunded" in row.message
         assert "No space left on device" in row.log_tail
+        where = "cannot copy /output out" if full == "outputs" else "cannot store the prediction"
+        assert where in row.log_tail
     assert [p.name for p in small_disk.rglob("*") if p.name.endswith(".partial")] == []
     assert not list((small_disk / "predictions").rglob("*.nii.gz"))
     assert not (Path(context.settings.scratch_dir) / f"sub-{submission_id}-1").exists()

@@ -306,9 +306,14 @@ class DockerRunner:
             container.reload()
             state = container.attrs["State"]
             chunks, _ = keeper.get_archive("/output")
-            notes = unpack_outputs(
-                chunks, destination=spec.output_dir, max_total_bytes=spec.limits.output_bytes
-            )
+            try:
+                notes = unpack_outputs(
+                    chunks, destination=spec.output_dir, max_total_bytes=spec.limits.output_bytes
+                )
+            except OSError as exc:  # our disk (full, unwritable), not the team's outputs
+                raise InfrastructureError(
+                    f"cannot copy /output out to {spec.output_dir}: {exc.strerror or exc}"
+                ) from exc
         return RunResult(
             exit_code=int(state.get("ExitCode", -1)),
             timed_out=timed_out,
