@@ -195,3 +195,16 @@ def test_upload_labels_refuses_an_unknown_task_or_paradigm(
     with env.session() as session:
         assert session.scalars(select(LabelSet)).all() == []
     assert _events(env, "label_set.activate") == []
+
+
+def test_challenge_apply_as_a_participant_is_refused(env: Env, tmp_path: Path) -> None:
+    spec = tmp_path / "challenge.yaml"
+    spec.write_text("slug: refused\ntitle: Refused\ntasks: []\n")
+    result = CliRunner().invoke(app, ["challenge", "apply", str(spec), "--as", env.participant])
+    assert result.exit_code == 1
+    assert f"error: no organiser {env.participant}" in result.stderr
+    assert _events(env, "challenge.apply") == []
+    applied = CliRunner().invoke(app, ["challenge", "apply", str(spec), "--as", env.organiser])
+    assert applied.exit_code == 0, applied.output
+    (event,) = _events(env, "challenge.apply")
+    assert event.actor_id is not None
