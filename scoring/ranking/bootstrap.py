@@ -175,7 +175,9 @@ def _summarise(teams: Sequence[str], point: FloatArray, scores: FloatArray) -> R
     n = len(teams)
     point_pos = positions(point)
     pos = positions(scores).astype(np.int64)  # (samples, teams)
-    shares = np.stack([(pos == k).mean(axis=0) for k in range(1, n + 1)], axis=1)
+    # One pass over (team, position) pairs instead of one comparison pass per position.
+    pairs = np.arange(n) * n + (pos - 1)
+    shares = np.bincount(pairs.ravel(), minlength=n * n).reshape(n, n) / pos.shape[0]
     median = np.median(pos, axis=0)
     low = np.percentile(pos, 2.5, axis=0, method="lower")
     high = np.percentile(pos, 97.5, axis=0, method="higher")

@@ -1,7 +1,9 @@
 """Ranks with ties, mean ranks, final positions and Kendall's tau, vectorised.
 
 Every function here ranks along the *last* axis, so the same code ranks one
-table of teams or a thousand bootstrap samples at once.
+table of teams or a thousand bootstrap samples at once. Ranks and Kendall's tau
+are sort-based, O(n log n) per row of n teams; they equal the pairwise
+definitions exactly (tests/scoring/test_ranking_ranks_fast.py).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
     Raises
     ------
     ValueError
-        If a key is NaN (a NaN cannot be placed).
+        If a key is NaN (a NaN cannot be placed), ``keys`` is a scalar, or
+        ``ties`` is unknown.
 
     Examples
     --------
@@ -54,17 +57,38 @@ def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
     k = np.asarray(keys, dtype=np.float64)
     if np.isnan(k).any():
         raise ValueError("cannot rank NaN values")
-    # O(n²) pairwise comparison: n is a few dozen teams, and it vectorises over samples.
-    below = (k[..., None, :] < k[..., :, None]).sum(axis=-1)
-    out: FloatArray
+    if ties not in ("min", "average"):
+        raise ValueError(f"ties must be 'min' or 'average', not {ties!r}")
+    if k.ndim == 0:
+        raise ValueError("cannot rank a scalar: keys need at least one axis")
+    n = k.shape[-1]
+    if n == 0:
+        return np.zeros(k.shape, dtype=np.float64)
+    # Sort once (O(n log n) per row): equal keys form runs in the sorted row,
+    # and every member of a run gets the run's first (or mean) sorted position.
+    # Order within a run of equal keys does not matter, so an unstable sort will do.
+    order = np.argsort(k, axis=-1)
+    sorted_keys = np.take_along_axis(k, order, axis=-1)
+    new_run = np.empty(k.shape, dtype=bool)
+    new_run[..., 0] = True
+    np.not_equal(sorted_keys[..., 1:], sorted_keys[..., :-1], out=new_run[..., 1:])
+    index = np.broadcast_to(np.arange(n, dtype=np.int64), k.shape)
+    first = np.maximum.accumulate(np.where(new_run, index, 0), axis=-1)
+    sorted_ranks: FloatArray
     if ties == "min":
-        out = (1 + below).astype(np.float64)
-        return out
-    if ties == "average":
-        equal = (k[..., None, :] == k[..., :, None]).sum(axis=-1)
-        out = (1 + below + (equal - 1) / 2).astype(np.float64)
-        return out
-    raise ValueError(f"ties must be 'min' or 'average', not {ties!r}")
+        sorted_ranks = (1 + first).astype(np.float64)
+    else:
+        run_end = np.empty(k.shape, dtype=bool)
+        run_end[..., -1] = True
+        run_end[..., :-1] = new_run[..., 1:]
+        # The last position of each run, carried backwards from the run's end.
+        last_rev = np.minimum.accumulate(np.where(run_end, index, n - 1)[..., ::-1], axis=-1)
+        last = last_rev[..., ::-1]
+        # Halves of small integers are exact, so this equals "1 + below + (equal - 1) / 2".
+        sorted_ranks = 1 + first + (last - first) / 2
+    out: FloatArray = np.empty(k.shape, dtype=np.float64)
+    np.put_along_axis(out, order, sorted_ranks, axis=-1)
+    return out
 
 
 def positions(mean_ranks: npt.ArrayLike) -> FloatArray:
@@ -83,7 +107,13 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
     """Kendall's tau-b between rankings, along the last axis, broadcasting.
 
     Equals :func:`scipy.stats.kendalltau` (its default tau-b); NaN where either
-    ranking is constant.
+    ranking is constant or holds a NaN. Counts pairs by sorting (Knight's
+    algorithm), O(n log n) per ranking.
+
+    Raises
+    ------
+    ValueError
+        If the broadcast inputs are scalars.
 
     Examples
     --------
@@ -92,17 +122,81 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
     >>> kendall_tau([[1, 2, 3], [3, 2, 1]], [1, 2, 3]).tolist()
     [1.0, -1.0]
     """
-    a = np.asarray(x, dtype=np.float64)
-    b = np.asarray(y, dtype=np.float64)
-    da = np.sign(a[..., :, None] - a[..., None, :])
-    db = np.sign(b[..., :, None] - b[..., None, :])
-    # Each unordered pair appears twice in the full matrices; the factor cancels.
-    concordant = (da * db).sum(axis=(-2, -1))
-    pairs_a = (da != 0).sum(axis=(-2, -1))
-    pairs_b = (db != 0).sum(axis=(-2, -1))
-    den = np.sqrt(pairs_a.astype(np.float64) * pairs_b)
+    a, b = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    if a.ndim == 0:
+        raise ValueError("kendall_tau needs rankings along an axis, not scalars")
+    shape, n = a.shape[:-1], a.shape[-1]
+    if n == 0:
+        return np.full(shape, np.nan)
+    a2, b2 = a.reshape(-1, n), b.reshape(-1, n)
+    undefined = np.isnan(a2).any(axis=-1) | np.isnan(b2).any(axis=-1)
+    # A NaN makes its row NaN (as pairwise signs and scipy do); zero it so it sorts.
+    a2 = np.where(undefined[:, None], 0.0, a2)
+    b2 = np.where(undefined[:, None], 0.0, b2)
+    # Knight's algorithm: sorted by (x, y), every discordant pair is an inversion of y.
+    order = np.lexsort((b2, a2), axis=-1)
+    xs = np.take_along_axis(a2, order, axis=-1)
+    ys = np.take_along_axis(b2, order, axis=-1)
+    y_sorted = np.sort(b2, axis=-1)
+    x_ties = _tied_pairs(_run_starts(xs))
+    joint_ties = _tied_pairs(_run_starts(xs, ys))
+    y_ties = _tied_pairs(_run_starts(y_sorted))
+    discordant = _inversions(rank_keys(ys).astype(np.int64))
+    total = n * (n - 1) // 2
+    # Integer counts, so the quotient is bit-identical to the pairwise-sign definition.
+    con_minus_dis = total - x_ties - y_ties + joint_ties - 2 * discordant
+    den = np.sqrt(((total - x_ties) * (total - y_ties)).astype(np.float64))
+    defined = (den > 0) & ~undefined
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, concordant / np.where(den > 0, den, 1.0), np.nan)
+        tau = np.where(defined, con_minus_dis / np.where(den > 0, den, 1.0), np.nan)
+    out: FloatArray = tau.reshape(shape)
+    return out
+
+
+def _run_starts(*sorted_rows: FloatArray) -> npt.NDArray[np.bool_]:
+    """True where a run of equal entries (equal in every array) starts, along the last axis."""
+    new_run = np.zeros(sorted_rows[0].shape, dtype=bool)
+    new_run[..., 0] = True
+    for s in sorted_rows:
+        new_run[..., 1:] |= s[..., 1:] != s[..., :-1]
+    return new_run
+
+
+def _tied_pairs(new_run: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Tied pairs per row, sum of t(t-1)/2: each entry pairs with those before it in its run."""
+    index = np.arange(new_run.shape[-1], dtype=np.int64)
+    first = np.maximum.accumulate(np.where(new_run, index, 0), axis=-1)
+    pairs: npt.NDArray[np.int64] = (index - first).sum(axis=-1)
+    return pairs
+
+
+def _inversions(ranks: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Pairs ``i < j`` with ``ranks[i] > ranks[j]`` in each row of a ``(rows, n)`` array.
+
+    Bottom-up merge sort, every row and block at once: at width ``w`` each right
+    block is merged with its left neighbour, and a right entry that lands at
+    merged position ``p`` as the ``k``-th of its block has ``w - (p - k)`` left
+    entries above it. Left entries are tagged even, right odd, so equal ranks
+    put the left entry first and do not count.
+    """
+    rows, n = ranks.shape
+    width = 1 << (n - 1).bit_length()
+    # Padding sorts last and sits last, so it is never above anything to its right.
+    values = np.full((rows, width), np.iinfo(np.int64).max >> 2, dtype=np.int64)
+    values[:, :n] = ranks
+    total = np.zeros(rows, dtype=np.int64)
+    w = 1
+    while w < width:
+        pairs = width // (2 * w)
+        tagged = values.reshape(rows, pairs, 2, w) * 2
+        tagged[:, :, 1, :] += 1
+        # Two sorted runs per block: the stable sort (timsort) merges them in linear time.
+        merged = np.sort(tagged.reshape(rows, pairs, 2 * w), axis=-1, kind="stable")
+        right_positions = ((merged & 1) * np.arange(2 * w)).sum(axis=(-2, -1))
+        total += pairs * (w * w + w * (w - 1) // 2) - right_positions
+        values = (merged >> 1).reshape(rows, width)
+        w *= 2
+    return total
 
 
 @dataclass(frozen=True, slots=True)
