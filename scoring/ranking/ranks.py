@@ -64,28 +64,31 @@ def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
     n = k.shape[-1]
     if n == 0:
         return np.zeros(k.shape, dtype=np.float64)
-    # Sort once (O(n log n) per row): equal keys form runs in the sorted row,
-    # and every member of a run gets the run's first (or mean) sorted position.
-    # Order within a run of equal keys does not matter, so an unstable sort will do.
+    # Sort once (O(n log n) per row): equal keys form runs in the sorted row, and
+    # every member of a run gets the run's first (or mean) 1-based sorted position.
+    # Order within a run does not matter, so an unstable sort will do; a contiguous
+    # team axis (callers pass transposed views) makes the gathers cheaper.
+    k = np.ascontiguousarray(k)
     order = np.argsort(k, axis=-1)
     sorted_keys = np.take_along_axis(k, order, axis=-1)
     new_run = np.empty(k.shape, dtype=bool)
     new_run[..., 0] = True
     np.not_equal(sorted_keys[..., 1:], sorted_keys[..., :-1], out=new_run[..., 1:])
-    index = np.broadcast_to(np.arange(n, dtype=np.int64), k.shape)
-    first = np.maximum.accumulate(np.where(new_run, index, 0), axis=-1)
-    sorted_ranks: FloatArray
+    position = np.arange(1, n + 1, dtype=np.intp)
+    first = new_run * position  # the position at a run start, 0 elsewhere
+    np.maximum.accumulate(first, axis=-1, out=first)
+    sorted_ranks: npt.NDArray[Any]
     if ties == "min":
-        sorted_ranks = (1 + first).astype(np.float64)
+        sorted_ranks = first
     else:
         run_end = np.empty(k.shape, dtype=bool)
         run_end[..., -1] = True
         run_end[..., :-1] = new_run[..., 1:]
         # The last position of each run, carried backwards from the run's end.
-        last_rev = np.minimum.accumulate(np.where(run_end, index, n - 1)[..., ::-1], axis=-1)
-        last = last_rev[..., ::-1]
-        # Halves of small integers are exact, so this equals "1 + below + (equal - 1) / 2".
-        sorted_ranks = 1 + first + (last - first) / 2
+        last = np.where(run_end, position, n)[..., ::-1]
+        np.minimum.accumulate(last, axis=-1, out=last)
+        # Integers and their halves are exact: this is "1 + below + (equal - 1) / 2".
+        sorted_ranks = (first + last[..., ::-1]) / 2
     out: FloatArray = np.empty(k.shape, dtype=np.float64)
     np.put_along_axis(out, order, sorted_ranks, axis=-1)
     return out
