@@ -257,6 +257,7 @@ class Ledger:
     case_scores: int
     quota_changes: list[int]
     audit_actions: list[str]
+    audit_reasons: list[str]
 
 
 def ledger(context: WorkerContext, submission_id: int) -> Ledger:
@@ -274,9 +275,9 @@ def ledger(context: WorkerContext, submission_id: int) -> Ledger:
             )
             if e.submission_id == submission_id
         ]
-        actions = list(
+        events = list(
             session.scalars(
-                select(AuditEvent.action)
+                select(AuditEvent)
                 .where(
                     AuditEvent.target_type == "submission",
                     AuditEvent.target_id == str(submission_id),
@@ -290,7 +291,8 @@ def ledger(context: WorkerContext, submission_id: int) -> Ledger:
             evaluations=len(evaluations),
             case_scores=sum(len(subs.case_scores(session, e.id)) for e in evaluations),
             quota_changes=quota,
-            audit_actions=actions,
+            audit_actions=[e.action for e in events],
+            audit_reasons=[str((e.after or {}).get("reason", "")) for e in events],
         )
 
 
