@@ -2,8 +2,9 @@
 
 Every function here ranks along the *last* axis, so the same code ranks one
 table of teams or a thousand bootstrap samples at once. Ranks and Kendall's tau
-are sort-based, O(n log n) per row of n teams; they equal the pairwise
-definitions exactly (tests/scoring/test_ranking_ranks_fast.py).
+are sort-based, O(n log n) per row of n teams, beyond a few dozen teams (below
+that the pairwise O(n²) comparisons are faster); both give exactly the same
+figures (tests/scoring/test_ranking_ranks_fast.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ import numpy.typing as npt
 from scoring.ranking.metrics import METRIC_DIRECTIONS, FloatArray, ranking_keys
 
 Ties = Literal["min", "average"]
+IntArray = npt.NDArray[np.int64]
 
 #: Mean ranks closer than this are equal: they are sums of halves divided by a
 #: metric count, so only float summation order can tell them apart.
 MEAN_RANK_TOLERANCE = 1e-9
+
+#: Up to this many competitors the pairwise O(n²) ranks beat a sort, whose
+#: per-row overhead dominates small rows (docs/benchmarks.md, ranking/bootstrap).
+PAIRWISE_MAX_TEAMS = 24
+#: The same crossover for Kendall's tau.
+PAIRWISE_TAU_MAX_TEAMS = 32
 
 
 def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
@@ -64,8 +72,28 @@ def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
     n = k.shape[-1]
     if n == 0:
         return np.zeros(k.shape, dtype=np.float64)
-    # Sort once (O(n log n) per row): equal keys form runs in the sorted row, and
-    # every member of a run gets the run's first (or mean) 1-based sorted position.
+    if n <= PAIRWISE_MAX_TEAMS:
+        return _ranks_pairwise(k, ties)
+    return _ranks_sorted(k, ties)
+
+
+def _ranks_pairwise(k: FloatArray, ties: Ties) -> FloatArray:
+    """Rank = 1 + entries strictly below (+ half the other tied entries), O(n²) per row."""
+    below = (k[..., None, :] < k[..., :, None]).sum(axis=-1)
+    out: FloatArray
+    if ties == "min":
+        out = (1 + below).astype(np.float64)
+        return out
+    equal = (k[..., None, :] == k[..., :, None]).sum(axis=-1)
+    out = (1 + below + (equal - 1) / 2).astype(np.float64)
+    return out
+
+
+def _ranks_sorted(k: FloatArray, ties: Ties) -> FloatArray:
+    """The same ranks from one sort per row, O(n log n): runs of equal keys share a rank."""
+    n = k.shape[-1]
+    # Equal keys form runs in the sorted row, and every member of a run gets the
+    # run's first (or mean) 1-based sorted position.
     # Order within a run does not matter, so an unstable sort will do; a contiguous
     # team axis (callers pass transposed views) makes the gathers cheaper.
     k = np.ascontiguousarray(k)
@@ -110,8 +138,9 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
     """Kendall's tau-b between rankings, along the last axis, broadcasting.
 
     Equals :func:`scipy.stats.kendalltau` (its default tau-b); NaN where either
-    ranking is constant or holds a NaN. Counts pairs by sorting (Knight's
-    algorithm), O(n log n) per ranking.
+    ranking is constant or holds a NaN (infinities are ordinary values, tied
+    with themselves). Beyond :data:`PAIRWISE_TAU_MAX_TEAMS` it counts pairs by
+    sorting (Knight's algorithm), O(n log n) per ranking.
 
     Raises
     ------
@@ -136,24 +165,43 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
     # A NaN makes its row NaN (as pairwise signs and scipy do); zero it so it sorts.
     a2 = np.where(undefined[:, None], 0.0, a2)
     b2 = np.where(undefined[:, None], 0.0, b2)
-    # Knight's algorithm: sorted by (x, y), every discordant pair is an inversion of y.
-    order = np.lexsort((b2, a2), axis=-1)
-    xs = np.take_along_axis(a2, order, axis=-1)
-    ys = np.take_along_axis(b2, order, axis=-1)
-    y_sorted = np.sort(b2, axis=-1)
-    x_ties = _tied_pairs(_run_starts(xs))
-    joint_ties = _tied_pairs(_run_starts(xs, ys))
-    y_ties = _tied_pairs(_run_starts(y_sorted))
-    discordant = _inversions(rank_keys(ys).astype(np.int64))
-    total = n * (n - 1) // 2
-    # Integer counts, so the quotient is bit-identical to the pairwise-sign definition.
-    con_minus_dis = total - x_ties - y_ties + joint_ties - 2 * discordant
-    den = np.sqrt(((total - x_ties) * (total - y_ties)).astype(np.float64))
+    counts = _tau_counts_pairwise if n <= PAIRWISE_TAU_MAX_TEAMS else _tau_counts_sorted
+    con_minus_dis, pairs_x, pairs_y = counts(a2, b2)
+    # Integer counts, so the quotient is the same float whichever way they were counted.
+    den = np.sqrt((pairs_x * pairs_y).astype(np.float64))
     defined = (den > 0) & ~undefined
     with np.errstate(invalid="ignore", divide="ignore"):
         tau = np.where(defined, con_minus_dis / np.where(den > 0, den, 1.0), np.nan)
     out: FloatArray = tau.reshape(shape)
     return out
+
+
+def _tau_counts_pairwise(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Concordant minus discordant pairs, and pairs untied in x and in y; O(n²) per row."""
+    da = (a[:, :, None] > a[:, None, :]).astype(np.int8) - (a[:, :, None] < a[:, None, :])
+    db = (b[:, :, None] > b[:, None, :]).astype(np.int8) - (b[:, :, None] < b[:, None, :])
+    # Each unordered pair appears twice in the full matrices.
+    con_minus_dis = (da * db).sum(axis=(-2, -1), dtype=np.int64) // 2
+    pairs_x = (da != 0).sum(axis=(-2, -1), dtype=np.int64) // 2
+    pairs_y = (db != 0).sum(axis=(-2, -1), dtype=np.int64) // 2
+    return con_minus_dis, pairs_x, pairs_y
+
+
+def _tau_counts_sorted(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
+    """The same counts by sorting (Knight's algorithm), O(n log n) per row."""
+    n = a.shape[-1]
+    # Sorted by (x, y), every discordant pair is an inversion of y.
+    order = np.lexsort((b, a), axis=-1)
+    xs = np.take_along_axis(a, order, axis=-1)
+    ys = np.take_along_axis(b, order, axis=-1)
+    y_sorted = np.sort(b, axis=-1)
+    x_ties = _tied_pairs(_run_starts(xs))
+    joint_ties = _tied_pairs(_run_starts(xs, ys))
+    y_ties = _tied_pairs(_run_starts(y_sorted))
+    discordant = _inversions(_ranks_sorted(ys, "min").astype(np.int64))
+    total = n * (n - 1) // 2
+    con_minus_dis = total - x_ties - y_ties + joint_ties - 2 * discordant
+    return con_minus_dis, total - x_ties, total - y_ties
 
 
 def _run_starts(*sorted_rows: FloatArray) -> npt.NDArray[np.bool_]:
@@ -165,15 +213,15 @@ def _run_starts(*sorted_rows: FloatArray) -> npt.NDArray[np.bool_]:
     return new_run
 
 
-def _tied_pairs(new_run: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+def _tied_pairs(new_run: npt.NDArray[np.bool_]) -> IntArray:
     """Tied pairs per row, sum of t(t-1)/2: each entry pairs with those before it in its run."""
     index = np.arange(new_run.shape[-1], dtype=np.int64)
     first = np.maximum.accumulate(np.where(new_run, index, 0), axis=-1)
-    pairs: npt.NDArray[np.int64] = (index - first).sum(axis=-1)
+    pairs: IntArray = (index - first).sum(axis=-1)
     return pairs
 
 
-def _inversions(ranks: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _inversions(ranks: IntArray) -> IntArray:
     """Pairs ``i < j`` with ``ranks[i] > ranks[j]`` in each row of a ``(rows, n)`` array.
 
     Bottom-up merge sort, every row and block at once: at width ``w`` each right

@@ -1,8 +1,9 @@
 """The sort-based ranks and Kendall's tau equal their pairwise definitions exactly.
 
 ``rank_keys``, ``positions`` and ``kendall_tau`` sort along the team axis
-(O(teams·log teams)); the references below are the plain O(teams²) pairwise
-definitions they replaced, and every comparison is exact equality.
+(O(teams·log teams)) beyond a few dozen teams and compare pairs below that; the
+``path`` fixture forces either way for every size. The references below are the
+plain O(teams²) pairwise definitions, and every comparison is exact equality.
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ import numpy.typing as npt
 import pytest
 from scipy.stats import kendalltau
 
-from scoring.ranking import kendall_tau, positions, rank_keys
+from scoring.ranking import kendall_tau, positions, rank_keys, ranks
 from scoring.ranking.ranks import MEAN_RANK_TOLERANCE
 
 FloatArray = npt.NDArray[np.float64]
+
+
+@pytest.fixture(params=["auto", "sorted", "pairwise"], autouse=True)
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run each test with the size-chosen path, then forcing each path for every size."""
+    limit = {"auto": None, "sorted": 0, "pairwise": 10**9}[request.param]
+    if limit is not None:
+        monkeypatch.setattr(ranks, "PAIRWISE_MAX_TEAMS", limit)
+        monkeypatch.setattr(ranks, "PAIRWISE_TAU_MAX_TEAMS", limit)
+    return str(request.param)
 
 
 def reference_ranks(keys: FloatArray, ties: str) -> FloatArray:
@@ -140,3 +151,13 @@ def test_kendall_tau_undefined_for_constant_or_empty_rankings() -> None:
     assert np.isnan(kendall_tau([1.0], [1.0]))
     assert kendall_tau(np.zeros((3, 0)), np.zeros(0)).shape == (3,)
     assert float(kendall_tau([1, 2, 3, 4], [4, 3, 2, 1])) == -1.0
+
+
+def test_kendall_tau_treats_equal_infinities_as_ties_like_scipy() -> None:
+    rng = np.random.default_rng(8)
+    for teams in (6, 40):
+        pool = np.array([-np.inf, 0.0, 1.0, np.inf])
+        x = rng.choice(pool, size=(30, teams))
+        y = rng.choice(pool, size=teams)
+        want = [kendalltau(row, y).statistic for row in x]
+        np.testing.assert_allclose(kendall_tau(x, y), want, rtol=1e-12)
