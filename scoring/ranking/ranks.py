@@ -25,11 +25,10 @@ IntArray = npt.NDArray[np.int64]
 #: metric count, so only float summation order can tell them apart.
 MEAN_RANK_TOLERANCE = 1e-9
 
-#: Up to this many competitors the pairwise O(n²) ranks beat a sort, whose
-#: per-row overhead dominates small rows (docs/benchmarks.md, ranking/bootstrap).
+#: Up to this many competitors pairwise O(n²) comparisons beat a sort, whose
+#: per-row overhead dominates short rows; measured for ranks and Kendall's tau
+#: alike (docs/benchmarks.md, ranking/bootstrap).
 PAIRWISE_MAX_TEAMS = 24
-#: The same crossover for Kendall's tau.
-PAIRWISE_TAU_MAX_TEAMS = 32
 
 
 def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
@@ -139,7 +138,7 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
 
     Equals :func:`scipy.stats.kendalltau` (its default tau-b); NaN where either
     ranking is constant or holds a NaN (infinities are ordinary values, tied
-    with themselves). Beyond :data:`PAIRWISE_TAU_MAX_TEAMS` it counts pairs by
+    with themselves). Beyond :data:`PAIRWISE_MAX_TEAMS` it counts pairs by
     sorting (Knight's algorithm), O(n log n) per ranking.
 
     Raises
@@ -165,7 +164,7 @@ def kendall_tau(x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
     # A NaN makes its row NaN (as pairwise signs and scipy do); zero it so it sorts.
     a2 = np.where(undefined[:, None], 0.0, a2)
     b2 = np.where(undefined[:, None], 0.0, b2)
-    counts = _tau_counts_pairwise if n <= PAIRWISE_TAU_MAX_TEAMS else _tau_counts_sorted
+    counts = _tau_counts_pairwise if n <= PAIRWISE_MAX_TEAMS else _tau_counts_sorted
     con_minus_dis, pairs_x, pairs_y = counts(a2, b2)
     # Integer counts, so the quotient is the same float whichever way they were counted.
     den = np.sqrt((pairs_x * pairs_y).astype(np.float64))
@@ -233,7 +232,9 @@ def _inversions(ranks: IntArray) -> IntArray:
     rows, n = ranks.shape
     width = 1 << (n - 1).bit_length()
     # Padding sorts last and sits last, so it is never above anything to its right.
-    values = np.full((rows, width), np.iinfo(np.int64).max >> 2, dtype=np.int64)
+    # Ranks are at most n: narrow integers halve the memory each sort moves.
+    dtype = np.int32 if 2 * n + 3 < np.iinfo(np.int32).max else np.int64
+    values = np.full((rows, width), n + 1, dtype=dtype)
     values[:, :n] = ranks
     total = np.zeros(rows, dtype=np.int64)
     w = 1
@@ -241,8 +242,8 @@ def _inversions(ranks: IntArray) -> IntArray:
         pairs = width // (2 * w)
         tagged = values.reshape(rows, pairs, 2, w) * 2
         tagged[:, :, 1, :] += 1
-        # Two sorted runs per block: the stable sort (timsort) merges them in linear time.
-        merged = np.sort(tagged.reshape(rows, pairs, 2 * w), axis=-1, kind="stable")
+        # Equal tagged values are identical integers, so any sort algorithm will do.
+        merged = np.sort(tagged.reshape(rows, pairs, 2 * w), axis=-1)
         right_positions = ((merged & 1) * np.arange(2 * w)).sum(axis=(-2, -1))
         total += pairs * (w * w + w * (w - 1) // 2) - right_positions
         values = (merged >> 1).reshape(rows, width)

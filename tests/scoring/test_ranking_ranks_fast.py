@@ -25,7 +25,6 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     limit = {"auto": None, "sorted": 0, "pairwise": 10**9}[request.param]
     if limit is not None:
         monkeypatch.setattr(ranks, "PAIRWISE_MAX_TEAMS", limit)
-        monkeypatch.setattr(ranks, "PAIRWISE_TAU_MAX_TEAMS", limit)
     return str(request.param)
 
 
