@@ -114,6 +114,21 @@ export async function loadChallenge() {
   return { list, challenge };
 }
 
+/** The page's challenge, or null after saying in `area` why there is none. */
+export async function bootChallenge(area) {
+  try {
+    const loaded = await loadChallenge();
+    if (!loaded) {
+      say(area, "No challenge is set up yet.", "muted");
+      return null;
+    }
+    return loaded.challenge;
+  } catch (err) {
+    say(area, err.message, "error");
+    return null;
+  }
+}
+
 /** The sign-in form; calls onSignedIn(user) after a successful login. */
 export function signInForm(onSignedIn) {
   const message = el("p", { role: "status", "aria-live": "polite" });

@@ -2,7 +2,7 @@
 // each paradigm, overall and per-centre views. State lives in the URL hash so views can be shared.
 
 import { renderBoard } from "./board.js";
-import { api, clear, el, loadChallenge, phasePicker, say } from "./common.js";
+import { api, clear, el, bootChallenge, phasePicker, say } from "./common.js";
 
 const state = { task: null, phase: null, paradigm: null, centre: null };
 let challenge = null;
@@ -130,17 +130,8 @@ async function show() {
 async function main() {
   readHash();
   const area = document.getElementById("board-area");
-  try {
-    const loaded = await loadChallenge();
-    if (!loaded) {
-      say(area, "No challenge is set up yet.", "muted");
-      return;
-    }
-    challenge = loaded.challenge;
-  } catch (err) {
-    say(area, err.message, "error");
-    return;
-  }
+  challenge = await bootChallenge(area);
+  if (!challenge) return;
   document.getElementById("title").textContent = `${challenge.title} · Leaderboard`;
   document.title = `${challenge.title} · Leaderboard`;
   document.getElementById("description").textContent = challenge.description;

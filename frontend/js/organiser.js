@@ -2,7 +2,7 @@
 // the publish button, any submission's per-case scores and the re-score button.
 
 import { renderBoard } from "./board.js";
-import { api, clear, currentUser, el, fmt, fmtDate, loadChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
+import { api, clear, currentUser, el, fmt, fmtDate, bootChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
 
 const page = document.getElementById("page");
 let challenge = null;
@@ -215,16 +215,6 @@ async function start() {
 }
 
 (async () => {
-  try {
-    const loaded = await loadChallenge();
-    if (!loaded) {
-      say(page, "No challenge is set up yet.", "muted");
-      return;
-    }
-    challenge = loaded.challenge;
-  } catch (err) {
-    say(page, err.message, "error");
-    return;
-  }
-  start();
+  challenge = await bootChallenge(page);
+  if (challenge) start();
 })();

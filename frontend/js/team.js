@@ -1,7 +1,7 @@
 // The team page: sign in, pick a phase, see the team's submissions, quota and ledger,
 // and upload a container with a progress bar (XMLHttpRequest upload events).
 
-import { API, api, clear, currentUser, el, fmtBytes, fmtDate, getToken, loadChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
+import { API, api, clear, currentUser, el, fmtBytes, fmtDate, getToken, bootChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
 
 const page = document.getElementById("page");
 let challenge = null;
@@ -191,16 +191,6 @@ async function start() {
 }
 
 (async () => {
-  try {
-    const loaded = await loadChallenge();
-    if (!loaded) {
-      say(page, "No challenge is set up yet.", "muted");
-      return;
-    }
-    challenge = loaded.challenge;
-  } catch (err) {
-    say(page, err.message, "error");
-    return;
-  }
-  start();
+  challenge = await bootChallenge(page);
+  if (challenge) start();
 })();

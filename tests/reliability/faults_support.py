@@ -11,10 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -23,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 from sqlalchemy import select
 
 from backend.audit.models import AuditEvent
@@ -31,6 +28,7 @@ from backend.db import make_engine, make_session_factory
 from backend.enums import TERMINAL_STATUSES
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
+from tests.support.celery_worker import CeleryWorker as Worker
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.runner.base import MIB
@@ -65,57 +63,6 @@ def worker_env(context: WorkerContext, *, broker_url: str) -> dict[str, str]:
         "PODIUM_LOG_JSON": "false",
         "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
     }
-
-
-class Worker:
-    """A ``celery worker`` subprocess (one pool process) named ``name``, consuming ``queue``."""
-
-    def __init__(self, *, name: str, queue: str, env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log = log
-        self._out = log.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-                "-Q", queue, "--concurrency", "1", "--pool", "prefork",
-                "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "info",
-            ],
-            cwd=REPO,
-            env={**os.environ, **env, "PODIUM_WORKER_QUEUE": queue},
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def text(self) -> str:
-        """The worker's log so far."""
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Wait for Celery's ``ready.`` line."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "ready." in self.text():
-                return
-            assert self.process.poll() is None, self.text()
-            time.sleep(0.2)
-        raise AssertionError(f"worker {self.name} did not start:\n{self.text()}")
-
-    def kill_pool_process(self) -> int:
-        """SIGKILL the pool process (the one running the task); returns its pid."""
-        (child,) = psutil.Process(self.process.pid).children()
-        child.send_signal(signal.SIGKILL)
-        return int(child.pid)
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not stop."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._out.close()
 
 
 class PrivateRedis:

@@ -7,16 +7,12 @@ Docker engine, exactly as a deployed GPU worker does.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 from celery import Celery
 from sqlalchemy import select
@@ -24,6 +20,7 @@ from sqlalchemy import select
 from backend.enums import TERMINAL_STATUSES, SubmissionStatus
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
+from tests.support.celery_worker import CeleryWorker
 from tests.support.images import shell_image
 from tests.support.world import make_world
 
@@ -32,51 +29,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytes
 REPO = Path(__file__).resolve().parents[2]
 FINISHED = re.compile(r"evaluation\.finished\s+status=succeeded submission=(\d+)")
 COPY_INPUTS = 'for f in /input/*; do cp "$f" /output/; done; echo copied'
-
-
-class WorkerProcess:
-    """A ``celery worker`` subprocess consuming one queue."""
-
-    def __init__(self, *, queue: str, env: dict[str, str], log: Path) -> None:
-        self.queue = queue
-        self.log = log
-        self._out = log.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-                "-Q", queue, "--concurrency", "1", "--pool", "prefork",
-                "-n", f"{queue}@%h", "--without-mingle", "--without-gossip", "-l", "info",
-            ],
-            cwd=REPO,
-            env={**os.environ, **env, "PODIUM_WORKER_QUEUE": queue},
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "ready." in self.text():
-                return
-            assert self.process.poll() is None, self.text()
-            time.sleep(0.2)
-        raise AssertionError(f"worker {self.queue} did not start:\n{self.text()}")
-
-    def pool_children(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._out.close()
 
 
 @pytest.fixture
@@ -98,10 +50,10 @@ def celery_world(worker_context, docker_client, redis_url, tmp_path):
         "PODIUM_LOG_JSON": "false",
         "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
     }
-    workers: list[WorkerProcess] = []
+    workers: list[CeleryWorker] = []
 
-    def start(queue: str) -> WorkerProcess:
-        worker = WorkerProcess(queue=queue, env=env, log=tmp_path / f"{queue}.log")
+    def start(queue: str) -> CeleryWorker:
+        worker = CeleryWorker(name=queue, queue=queue, env=env, log=tmp_path / f"{queue}.log")
         workers.append(worker)
         return worker
 
