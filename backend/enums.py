@@ -53,7 +53,7 @@ class RankingSelection(StrEnum):
 
 
 class SubmissionStatus(StrEnum):
-    """Submission states (see ARCHITECTURE.md)."""
+    """Submission states (see docs/architecture.md)."""
 
     RECEIVED = "received"
     QUEUED = "queued"
@@ -85,7 +85,7 @@ REFUNDING_STATUSES = frozenset(
 
 
 class ScoringMode(StrEnum):
-    """EVALUATION.md's two modes."""
+    """docs/evaluation.md's two modes."""
 
     PAPER = "paper"
     REFERENCE = "reference"

@@ -48,10 +48,8 @@ from worker.runner.docker import DockerRunner
 from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[1]
-# The checkout's sibling ../shared, as the scoring tests use it.
-SAMPLE = Path(
-    os.environ.get("PODIUM_TRIALS_SAMPLE", REPO.parent / "shared" / "data" / "trials-sample")
-)
+# The repository's copy of the real sample cases, as the scoring tests use it.
+SAMPLE = Path(os.environ.get("PODIUM_TRIALS_SAMPLE", REPO / "tests" / "data" / "trials-sample"))
 
 
 class RecordingRunner:

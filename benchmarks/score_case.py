@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from scoring.labelcase import LabelCase  # noqa: E402  (after the path set-up above)
 from scoring.metrics import score_case  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "data" / "trials-sample"
+SAMPLE = ROOT / "tests" / "data" / "trials-sample"
 
 
 def _peak_rss_mib() -> float:

@@ -1,7 +1,7 @@
 """Dataset metrics over any subset of per-case results (a centre, all cases, a bootstrap sample).
 
 Every dataset metric is a function of sums over :class:`~scoring.results.CaseResult`
-fields, so this module never needs the images. The rules (EVALUATION.md,
+fields, so this module never needs the images. The rules (docs/evaluation.md,
 "Dataset metrics" and "The two modes"):
 
 - ``paper``: every case counts; a missing or invalid case arrives here already

@@ -2,7 +2,7 @@
 
 The reference evaluator checks only that array shapes match and takes the
 spacing from the label. Podium makes a shape mismatch an invalid case and
-reports spacing, origin or direction differences as warnings (EVALUATION.md,
+reports spacing, origin or direction differences as warnings (docs/evaluation.md,
 "Inputs").
 """
 

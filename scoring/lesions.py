@@ -5,7 +5,7 @@ raster order of the (x, y, z) indexing (x slowest), which is how
 ``scipy.ndimage.label`` numbers a nibabel-read array. They live in a crop of
 the volume (the bounding box of the lesion voxels).
 
-Matching (EVALUATION.md, "Lesions and matching") runs on a sparse table of
+Matching (docs/evaluation.md, "Lesions and matching") runs on a sparse table of
 intersections between predicted and reference components; it never touches a
 voxel. It yields groups (merged predictions, merged references) that do not
 depend on the threshold; :func:`detect` then decides at a threshold which

@@ -41,7 +41,7 @@ class CaseResult:
     case_id
         The case's identifier (file name without extension).
     mode
-        ``"paper"`` or ``"reference"``; see EVALUATION.md.
+        ``"paper"`` or ``"reference"``; see docs/evaluation.md.
     status
         ``"ok"``; ``"missing"`` (no prediction file) or ``"invalid"`` (unreadable,
         wrong shape, non-integer values). In ``paper`` mode a missing or invalid

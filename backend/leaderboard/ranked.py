@@ -43,7 +43,7 @@ from scoring.ranking.bootstrap import RankingStability
 from scoring.ranking.ranks import MetricRanking
 from scoring.results import CaseResult
 
-#: Bootstrap resamples and seed of every board's stability figures (EVALUATION.md).
+#: Bootstrap resamples and seed of every board's stability figures (docs/evaluation.md).
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 20240901
 
@@ -72,7 +72,7 @@ def _finite(x: float) -> float | None:
 def _metric_sets(task: Task, paradigms: Sequence[str]) -> Mapping[str, Sequence[str]] | None:
     sets = task.metric_sets or {}
     if not all(isinstance(sets.get(p), list) and sets[p] for p in paradigms):
-        return None  # scoring's defaults (EVALUATION.md) cover the TriALS paradigms
+        return None  # scoring's defaults (docs/evaluation.md) cover the TriALS paradigms
     unknown = sorted({m for p in paradigms for m in sets[p]} - set(METRIC_DIRECTIONS))
     if unknown:
         raise DomainError(

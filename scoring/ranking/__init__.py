@@ -1,6 +1,6 @@
 """Rank then aggregate: dataset metrics, per-metric ranks, boards and their stability.
 
-See EVALUATION.md ("Ranking", "Ranking stability"). Everything is pure numpy:
+See docs/evaluation.md ("Ranking", "Ranking stability"). Everything is pure numpy:
 
 - :mod:`.metrics`: dataset metrics from per-case quantities, directions,
   metric sets, worst values;

@@ -1,6 +1,6 @@
 """Ranking stability: bootstrap the test cases, re-rank, summarise the rank spread.
 
-EVALUATION.md, "Ranking stability": B resamples of the test cases with
+docs/evaluation.md, "Ranking stability": B resamples of the test cases with
 replacement, stratified by centre (each centre keeps its case count), seeded;
 every dataset metric recomputed from the stored per-case quantities, teams
 re-ranked exactly as on the board. One resample of indices is shared by all
@@ -220,7 +220,7 @@ def bootstrap_stability(
         As for :func:`scoring.ranking.leaderboard.leaderboard`; the board they
         define is the point ranking.
     samples
-        Number of resamples B (EVALUATION.md: 1,000).
+        Number of resamples B (docs/evaluation.md: 1,000).
     seed
         Seed of the :class:`numpy.random.Generator`; same inputs and seed,
         same figures.

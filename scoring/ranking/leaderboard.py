@@ -1,6 +1,6 @@
 """The point leaderboard: per centre and overall, rank then aggregate.
 
-Rules (EVALUATION.md, "Ranking"): per centre and paradigm, teams are ranked
+Rules (docs/evaluation.md, "Ranking"): per centre and paradigm, teams are ranked
 on each metric of the paradigm's set and scored by their mean rank; a centre
 score is the mean over the task's paradigms (Task 2: visible and combined);
 the overall score is the mean over centres; positions order the scores, equal
@@ -143,9 +143,9 @@ def leaderboard(
         are recomputed among them); a listed team without results gets the
         worst values. Default: every team in ``submissions``.
     mode
-        The mode the results were scored in (see EVALUATION.md).
+        The mode the results were scored in (see docs/evaluation.md).
     ties
-        ``"min"`` (EVALUATION.md) or ``"average"``; see
+        ``"min"`` or ``"average"``; see
         :func:`~scoring.ranking.ranks.rank_keys`.
     aggregation
         ``"dataset"`` ranks dataset metrics; ``"per_case"`` ranks each case and

@@ -1,6 +1,6 @@
 """Dataset metrics from per-case quantities, vectorised for any number of case subsets.
 
-The 13 dataset metrics of EVALUATION.md ("Dataset metrics") are simple
+The 13 dataset metrics of docs/evaluation.md ("Dataset metrics") are simple
 functions of sums over cases. :func:`case_quantities` turns a team's stored
 :class:`~scoring.results.CaseResult` list into a matrix with one row per case
 and one column per summed quantity (:data:`QUANTITIES`); a subset of cases, a

@@ -39,7 +39,7 @@ def rank_keys(keys: npt.ArrayLike, *, ties: Ties = "min") -> FloatArray:
     keys
         Any shape; entries along the last axis are the competitors.
     ties
-        ``"min"`` (the default, EVALUATION.md): tied entries share the lowest
+        ``"min"`` (the default; docs/evaluation.md, "Ranking"): tied entries share the lowest
         rank, "1, 2, 2, 4". ``"average"``: they share the mean of the ranks they
         span, "1, 2.5, 2.5, 4" (what the TriALS paper's tables imply).
 

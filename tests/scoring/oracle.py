@@ -1,4 +1,4 @@
-"""A slow, plain scorer written straight from EVALUATION.md, to check the fast path against.
+"""A slow, plain scorer written straight from docs/evaluation.md, to check the fast path against.
 
 Everything happens on full (x, y, z)-indexed volumes with voxel masks:
 ``scipy.ndimage.label`` for components, a working copy of the reference labels

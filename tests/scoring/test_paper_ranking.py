@@ -7,7 +7,7 @@ External) and the Task 1 mean-rank table (columns China, Egypt, External).
 What reproduces and what cannot (also in ``docs/ranking.md``):
 
 - **Ties.** The paper shares tied ranks as their *mean* ("1, 2.5, 2.5, 4",
-  scipy's ``rankdata`` default), not the lowest rank EVALUATION.md asks for:
+  scipy's ``rankdata`` default), not the lowest rank docs/evaluation.md asks for:
   on Egypt, WLAI and PASTA have the same recall (0.345: the same lesion count
   over the same lesions, a real tie) and the paper's means (4.05, 4.32) need
   5.5 each on that metric; "min" gives 5, hence 4.00 and 4.27. With ``ties="average"``

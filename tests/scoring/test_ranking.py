@@ -1,6 +1,6 @@
 """Rank then aggregate: ties, directions, metric sets, worst values, boards.
 
-The rules are EVALUATION.md's "Ranking" section.
+The rules are docs/evaluation.md's "Ranking" section.
 """
 
 from __future__ import annotations

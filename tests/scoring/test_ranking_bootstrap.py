@@ -1,4 +1,4 @@
-"""Bootstrap ranking stability (EVALUATION.md "Ranking stability")."""
+"""Bootstrap ranking stability (docs/evaluation.md "Ranking stability")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One named test per rule of EVALUATION.md, on small hand-built volumes.
+"""One named test per rule of docs/evaluation.md, on small hand-built volumes.
 
 Each checks the expected numbers directly and, where it helps, that the plain
 oracle agrees.

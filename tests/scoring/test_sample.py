@@ -20,11 +20,10 @@ from scoring.lesions import label_components
 from scoring.metrics import score_components
 from scoring.report import per_case_row
 
-# The checkout's sibling ../shared (see EVALUATION.md), unless told otherwise.
+# The repository's own copy (tests/data/trials-sample, provenance in its README).
 SAMPLE = Path(
     os.environ.get(
-        "PODIUM_TRIALS_SAMPLE",
-        Path(__file__).resolve().parents[3] / "shared" / "data" / "trials-sample",
+        "PODIUM_TRIALS_SAMPLE", Path(__file__).resolve().parents[1] / "data" / "trials-sample"
     )
 )
 

@@ -21,7 +21,7 @@ MIB = 1024 * KIB
 GIB = 1024 * MIB
 
 
-class SubmissionFailure(Exception):  # noqa: N818 - the house name (ARCHITECTURE.md)
+class SubmissionFailure(Exception):  # noqa: N818 - the house name (docs/architecture.md)
     """A participant fault; ``message`` is written for the team.
 
     Parameters
