@@ -31,6 +31,7 @@ from backend.logs import configure_logging
 from backend.ops.router import router as ops_router
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
+from backend.web.console import router as console_router
 from backend.web.docs import install_docs
 
 log = structlog.get_logger("backend.api")
@@ -198,6 +199,7 @@ def create_app(
         submissions_router,
         audit_router,
         leaderboard_router,
+        console_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
