@@ -236,3 +236,7 @@ async function start() {
 }
 
 start();
+// A link from an e-mail opened in this tab changes only the #fragment: act on it.
+window.addEventListener("hashchange", () => {
+  if (/^#(verify|reset)=/.test(location.hash)) start();
+});

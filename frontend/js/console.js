@@ -230,7 +230,7 @@ export function teamsSection(challenge) {
                 el("td", { class: "text" },
                   t.approved ? "" : el("button", { type: "button", class: "action", onclick: () => update(t, { approved: true }, "approved") }, "Approve"), " ",
                   reason, " ",
-                  el("button", { type: "button", class: "action secondary", onclick: () => update(t, { approved: false, note: reason.value }, "declined") }, t.approved ? "Withdraw approval" : "Decline"));
+                  el("button", { type: "button", class: "action secondary", onclick: () => update(t, { approved: false, note: reason.value }, "declined") }, t.approved ? "Withdraw approval" : "Decline")));
             })),
           ))
         : el("p", { class: "muted" }, "No team yet."),
