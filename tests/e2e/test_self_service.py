@@ -333,7 +333,8 @@ def test_organiser_rescores_publishes_after_close_and_downloads_csvs(
     page.select_option("#audit-target", "team")
     page.click("#audit-filters button[type=submit]")
     page.wait_for_function(
-        "[...document.querySelectorAll('#audit tbody tr')].every(r => r.dataset.action.startsWith('team.'))"
+        "[...document.querySelectorAll('#audit tbody tr')]"
+        ".every(r => r.dataset.action.startsWith('team.'))"
     )
 
 
