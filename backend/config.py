@@ -43,6 +43,37 @@ class Settings(BaseSettings):
     docker_socket: Path = Path("/var/run/docker.sock")
     #: Whether ``/readyz`` asks the Docker engine; unset: only when evaluations run in-process.
     ready_check_docker: bool | None = None
+    # Accounts, browser sessions, e-mail (backend/auth, backend/web, backend/notifications).
+    #: The address people reach Podium at, for links in e-mails (never taken from a request's
+    #: Host header, which a caller controls); required in production when SMTP is set.
+    public_url: str = ""
+    #: Browser sessions (cookie) last this long; bearer tokens keep ``token_ttl_days``.
+    session_ttl_hours: int = Field(default=24 * 14, gt=0)
+    #: ``Secure`` cookies; unset: in production only (the tests and the demo run on http).
+    cookie_secure: bool | None = None
+    #: Sign-in, sign-up and reset requests allowed per e-mail address, and per client
+    #: address, in any ``auth_rate_window_s`` seconds.
+    auth_rate_per_address: int = Field(default=10, gt=0)
+    auth_rate_per_ip: int = Field(default=60, gt=0)
+    auth_rate_window_s: int = Field(default=900, gt=0)
+    #: Rate-limit counters in Redis (e.g. ``redis://redis:6379/2``); empty: in the database.
+    rate_limit_redis_url: str = ""
+    verify_link_ttl_hours: int = Field(default=48, gt=0)
+    reset_link_ttl_minutes: int = Field(default=60, gt=0)
+    #: SMTP server for notifications; empty host: e-mails are written to the log instead.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    mail_from: str = "Podium <podium@localhost>"
+    #: The queue notification jobs (e-mails, webhooks) go to: not a GPU queue, so an
+    #: e-mail never waits behind an hour-long evaluation.
+    notification_queue: str = "notifications"
+    webhook_attempts: int = Field(default=5, gt=0)
+    webhook_backoff_s: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
@@ -54,7 +85,19 @@ class Settings(BaseSettings):
                 f"PODIUM_ENVIRONMENT={self.environment}: set it to a long random string, "
                 "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
+        if self.environment == "production" and self.smtp_host and not self.public_url:
+            raise ValueError(
+                "PODIUM_PUBLIC_URL is empty while PODIUM_SMTP_HOST is set: e-mailed links need "
+                "the address people reach Podium at, e.g. https://podium.example.org"
+            )
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether session cookies carry ``Secure``."""
+        return (
+            self.environment == "production" if self.cookie_secure is None else self.cookie_secure
+        )
 
     @property
     def uploads_dir(self) -> Path:

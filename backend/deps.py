@@ -13,12 +13,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from backend.auth import accounts
 from backend.auth import service as auth_service
 from backend.auth.models import User
+from backend.auth.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
 from backend.config import Settings
 from backend.enums import Role
 from backend.errors import DomainError, ForbiddenError
 from backend.jobs import bind_queue
+from backend.notifications.hooks import bind_notifications
+from backend.web.sessions import check_csrf, session_token
 
 
 def get_settings(request: Request) -> Settings:
@@ -113,6 +117,7 @@ def get_session(
     """
     session: Session = request.app.state.session_factory()
     bind_queue(session, request.app.state.job_queue)
+    bind_notifications(session, queue_name=request.app.state.settings.notification_queue)
     try:
         yield session
         session.commit()
@@ -121,6 +126,20 @@ def get_session(
         raise
     finally:
         session.close()
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    """The app's sign-in/sign-up/reset limiter (Redis when configured, else the database)."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        if settings.rate_limit_redis_url:
+            limiter = RedisRateLimiter(settings.rate_limit_redis_url)
+        else:
+            limiter = DatabaseRateLimiter(state.session_factory)
+        state.rate_limiter = limiter
+    return limiter
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -133,16 +152,27 @@ _bearer = HTTPBearer(
 
 
 def get_optional_user(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
-    """The token's user, ``None`` when no token is sent; 401 for a bad token."""
-    if credentials is None:
+    """The caller: by bearer token (401 when bad), else by the browser's session cookie.
+
+    A stale cookie counts as signed out (public pages stay readable); a cookie
+    used for a state change must come with its CSRF header (403 otherwise).
+    """
+    if credentials is not None:
+        return auth_service.authenticate_token(
+            session, token=credentials.credentials, secret_key=settings.secret_key
+        )
+    token = session_token(request)
+    if token is None:
         return None
-    return auth_service.authenticate_token(
-        session, token=credentials.credentials, secret_key=settings.secret_key
-    )
+    user = accounts.session_user(session, token=token, secret_key=settings.secret_key)
+    if user is not None:
+        check_csrf(request, token=token, secret_key=settings.secret_key)
+    return user
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
@@ -152,8 +182,8 @@ def get_current_user(user: OptionalUser) -> User:
     """The signed-in user, or 401."""
     if user is None:
         raise DomainError(
-            "sign in first: send `Authorization: Bearer <token>` (get one from "
-            "POST /api/v1/auth/login)",
+            "sign in first: on the page (Account), or send `Authorization: Bearer <token>` "
+            "(get one from POST /api/v1/auth/login)",
             401,
         )
     return user

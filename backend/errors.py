@@ -23,6 +23,9 @@ class DomainError(Exception):
         Optional machine-readable context (returned as ``detail``).
     """
 
+    #: Extra response headers (e.g. ``Retry-After`` of a rate limit).
+    headers: dict[str, str] | None = None
+
     def __init__(self, message: str, status: int = 400, *, detail: Any = None) -> None:
         super().__init__(message)
         self.message = message

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import structlog
 from celery import Celery
 from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 log = structlog.get_logger(__name__)
 
@@ -81,11 +81,17 @@ class LocalJobQueue:
     Handlers are registered by task name by whoever composes the embedded
     service (the worker package), so the backend still knows names only. A job
     whose name has no handler is recorded in :attr:`unhandled` and logged.
+    ``lanes`` gives some queues their own threads (queue name -> thread count),
+    so that, say, an e-mail does not wait behind an hour-long evaluation.
     """
 
-    def __init__(self, *, max_workers: int = 1) -> None:
+    def __init__(self, *, max_workers: int = 1, lanes: dict[str, int] | None = None) -> None:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="podium-job")
+        self._lanes = {
+            name: ThreadPoolExecutor(max_workers=count, thread_name_prefix=f"podium-{name}")
+            for name, count in (lanes or {}).items()
+        }
         self.unhandled: list[Job] = []
 
     def register(self, task_name: str, handler: Callable[..., Any]) -> None:
@@ -99,16 +105,24 @@ class LocalJobQueue:
             self.unhandled.append(job)
             log.warning("job.unhandled", task=job.task_name, args=list(job.args))
             return
-        self._pool.submit(handler, *job.args)
+        self._lanes.get(job.queue, self._pool).submit(handler, *job.args)
 
     def shutdown(self, *, cancel_pending: bool = False) -> None:
-        """Wait for running jobs and stop the pool; ``cancel_pending`` drops jobs not started."""
-        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
+        """Wait for running jobs and stop the pools; ``cancel_pending`` drops jobs not started."""
+        for pool in (self._pool, *self._lanes.values()):
+            pool.shutdown(wait=True, cancel_futures=cancel_pending)
 
 
 def bind_queue(session: Session, queue: JobQueue) -> None:
     """Make ``session`` send its committed jobs to ``queue``."""
     session.info[_QUEUE_KEY] = queue
+
+
+def bind_factory(factory: sessionmaker[Session], queue: JobQueue) -> None:
+    """Make every session of ``factory`` send its committed jobs to ``queue`` (workers)."""
+    info = dict(factory.kw.get("info") or {})
+    info[_QUEUE_KEY] = queue
+    factory.configure(info=info)
 
 
 def enqueue(session: Session, *, task_name: str, args: Sequence[Any], queue: str) -> None:

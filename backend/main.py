@@ -31,6 +31,8 @@ from backend.logs import configure_logging
 from backend.ops.router import router as ops_router
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
+from backend.web.console import router as console_router
+from backend.web.docs import install_docs
 
 log = structlog.get_logger("backend.api")
 
@@ -54,13 +56,16 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Conflicts with the current state.",
         413: "Body too large.",
         422: "Invalid input; `message` says which field and why.",
-        429: "Quota used up.",
+        429: "Quota used up, or too many sign-in, sign-up or reset attempts (`Retry-After`).",
     }.items()
 }
 
 
-def _error(status: int, message: str, detail: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error(
+    status: int, message: str, detail: Any = None, extra_headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers.update(extra_headers or {})
     return JSONResponse(
         ErrorBody(message=message, detail=detail).model_dump(), status_code=status, headers=headers
     )
@@ -69,7 +74,7 @@ def _error(status: int, message: str, detail: Any = None) -> JSONResponse:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status, exc.message, exc.detail)
+        return _error(exc.status, exc.message, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -175,7 +180,8 @@ def create_app(
             "organisers define challenges and upload hidden inputs and labels. Every error "
             "is a JSON body with a `message`."
         ),
-        docs_url="/docs",
+        docs_url=None,  # backend.web.docs serves /docs and /redoc without a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
         responses=_ERROR_RESPONSES,
     )
@@ -193,6 +199,7 @@ def create_app(
         submissions_router,
         audit_router,
         leaderboard_router,
+        console_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
@@ -202,6 +209,7 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(ops_router)
+    install_docs(app)
     mount_frontend(app)
     _install_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)

@@ -1,14 +1,16 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, fixtures)."""
 
 from backend.audit.models import AuditEvent
-from backend.auth.models import ApiToken, User
+from backend.auth.models import AccountToken, ApiToken, RateLimitHit, User
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.db import Base
 from backend.leaderboard.models import LeaderboardGeneration
+from backend.notifications.models import ChallengeWebhook
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
 
 __all__ = [
+    "AccountToken",
     "ApiToken",
     "AuditEvent",
     "Base",
@@ -16,12 +18,14 @@ __all__ = [
     "CaseScore",
     "Centre",
     "Challenge",
+    "ChallengeWebhook",
     "Evaluation",
     "LabelSet",
     "LeaderboardGeneration",
     "Membership",
     "Phase",
     "QuotaLedgerEntry",
+    "RateLimitHit",
     "Submission",
     "Task",
     "Team",

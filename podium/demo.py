@@ -98,10 +98,11 @@ def generate_data(root: Path) -> Path:
 
 
 def migrate_and_bootstrap(settings: WorkerSettings, credentials: dict[str, object]) -> str:
-    """``alembic upgrade head``, then the organiser account and its token (from the shell side).
+    """``alembic upgrade head``, then the accounts and the organiser's token (from the shell side).
 
     The first organiser cannot be made through the API (roles are granted by
-    admins), so it is made as ``podium user create --role admin`` would.
+    admins), so it is made as ``podium user create --role admin`` would; so are
+    the demo teams' accounts, since signing up over HTTP is confirmed by e-mail.
     """
     say("migrating the database (alembic upgrade head)")
     command.upgrade(alembic_config(settings.database_url), "head")
@@ -117,6 +118,12 @@ def migrate_and_bootstrap(settings: WorkerSettings, credentials: dict[str, objec
                     display_name="Demo organiser",
                 )
                 user.role = Role.ADMIN
+            # The teams' accounts too: signing up over HTTP needs a confirmed e-mail address.
+            for team in TEAMS:
+                if users.get_user_by_email(session, team.email) is None:
+                    auth.register(
+                        session, email=team.email, password=team.password, display_name=team.name
+                    )
             known = credentials.get("organiser_token")
             if isinstance(known, str):
                 try:

@@ -155,13 +155,10 @@ def apply_challenge(api: Api, *, organiser: str, challenge_file: Path, say: Say)
 def team_access(
     api: Api, *, team: DemoTeam, organiser: str, known_token: str | None, say: Say
 ) -> TeamAccess:
-    """Register the team's user and create its team, unless they exist; a working API token."""
-    api.call(
-        "POST",
-        "/auth/register",
-        json={"email": team.email, "password": team.password, "display_name": team.name},
-        ok=(201, 409),
-    )
+    """Sign the team's user in and create its team, unless it exists; a working API token.
+
+    The account itself is made on the shell side (:func:`podium.demo.migrate_and_bootstrap`).
+    """
     token = known_token
     if token is None or api.call("GET", "/auth/me", token=token, ok=(200, 401)).status_code != 200:
         session = api.call(

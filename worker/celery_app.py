@@ -28,7 +28,9 @@ from worker.config import WorkerSettings, get_worker_settings
 
 def make_celery(settings: WorkerSettings) -> Celery:
     """A Celery app configured from ``settings`` (no connection is made here)."""
-    app = Celery("podium-worker", broker=settings.broker_url, include=["worker.tasks"])
+    app = Celery(
+        "podium-worker", broker=settings.broker_url, include=["worker.tasks", "worker.notify"]
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

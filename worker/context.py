@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import backend.models  # noqa: F401 - every mapper, so relationships across packages resolve
 from backend.db import make_engine, make_session_factory
+from backend.jobs import CeleryJobQueue
+from backend.notifications.hooks import bind_worker_factory
 from worker.config import WorkerSettings, get_worker_settings
 from worker.runner.base import ContainerRunner
 from worker.runner.docker import DockerRunner
@@ -62,7 +64,14 @@ def get_context() -> WorkerContext:
     """The process's context, made from the environment on first use."""
     with _lock:
         if "current" not in _installed:
-            _installed["current"] = make_context(get_worker_settings())
+            context = make_context(get_worker_settings())
+            # A worker process's transactions send their jobs (notifications) via the broker.
+            bind_worker_factory(
+                context.session_factory,
+                jobs=CeleryJobQueue(context.settings.broker_url),
+                queue_name=context.settings.notification_queue,
+            )
+            _installed["current"] = context
         return _installed["current"]
 
 

@@ -14,8 +14,12 @@ guarded evaluation and retries.
 
 from __future__ import annotations
 
+from functools import partial
+
 from backend.jobs import EVALUATE_SUBMISSION, LocalJobQueue
-from worker.context import WorkerContext
+from backend.notifications.hooks import bind_worker_factory
+from backend.notifications.tasks import JOBS
+from worker.context import WorkerContext, get_context
 from worker.rescoring import rescore_phase
 from worker.tasks import RESCORE_PHASE, run_embedded
 
@@ -26,9 +30,14 @@ def embedded_queue(*, context: WorkerContext | None = None) -> LocalJobQueue:
     Parameters
     ----------
     context
-        The worker context (default: the process's, from the environment).
+        The worker context (default: the process's, from the environment). Its
+        session factory is bound to the returned queue, so submissions that end
+        in-process notify their teams.
     """
-    queue = LocalJobQueue(max_workers=1)
+    context = context or get_context()
+    settings = context.settings
+    # Notifications have their own threads: an e-mail does not wait for an evaluation.
+    queue = LocalJobQueue(max_workers=1, lanes={settings.notification_queue: 2})
 
     def evaluate_job(submission_id: int) -> str:
         return run_embedded(int(submission_id), context=context)
@@ -38,4 +47,8 @@ def embedded_queue(*, context: WorkerContext | None = None) -> LocalJobQueue:
 
     queue.register(EVALUATE_SUBMISSION, evaluate_job)
     queue.register(RESCORE_PHASE, rescore_job)
+    for name, body in JOBS.items():
+        queue.register(name, partial(body, context.session_factory, settings))
+    # The worker's own transactions (a submission ending) send their jobs here too.
+    bind_worker_factory(context.session_factory, jobs=queue, queue_name=settings.notification_queue)
     return queue

@@ -35,12 +35,22 @@ def record(
 
 
 def list_events(
-    session: Session, *, action: str | None = None, limit: int = 100, before_id: int | None = None
+    session: Session,
+    *,
+    action: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+    target_type: str | None = None,
+    actor_id: int | None = None,
 ) -> list[AuditEvent]:
-    """Most recent events first."""
+    """Most recent events first, optionally of one action, target type or actor."""
     stmt = select(AuditEvent)
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
+    if target_type is not None:
+        stmt = stmt.where(AuditEvent.target_type == target_type)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
     if before_id is not None:
         stmt = stmt.where(AuditEvent.id < before_id)
     return list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.auth.models import ApiToken, User
+from backend.auth.models import AccountToken, ApiToken, User
+from backend.enums import Role
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -44,12 +47,81 @@ def add_token(session: Session, token: ApiToken) -> ApiToken:
     return token
 
 
-def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
-    """A user's tokens, newest first."""
-    stmt = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
-    return list(session.scalars(stmt))
+def tokens_of(session: Session, user_id: int, *, kind: str | None = None) -> list[ApiToken]:
+    """A user's tokens (of one kind, if given), newest first."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id)
+    if kind is not None:
+        stmt = stmt.where(ApiToken.kind == kind)
+    return list(session.scalars(stmt.order_by(ApiToken.id.desc())))
+
+
+def revoke_tokens(session: Session, *, user_id: int, kind: str, now: datetime) -> None:
+    """Revoke every live token of a kind (e.g. all browser sessions after a password reset)."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.kind == kind, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def add_account_token(session: Session, row: AccountToken) -> AccountToken:
+    """Insert a pending sign-up or reset."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_account_token(session: Session, row_id: int) -> AccountToken | None:
+    """A pending sign-up or reset by id."""
+    return session.get(AccountToken, row_id)
+
+
+def account_token_by_hash(
+    session: Session, *, purpose: str, token_hash: str
+) -> AccountToken | None:
+    """The sign-up or reset whose link carries the token with this hash."""
+    stmt = select(AccountToken).where(
+        AccountToken.purpose == purpose, AccountToken.token_hash == token_hash
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def pending_signup(session: Session, *, email: str, now: datetime) -> AccountToken | None:
+    """The newest unexpired, unused, e-mailed sign-up for this address."""
+    stmt = (
+        select(AccountToken)
+        .where(
+            func.lower(AccountToken.email) == email.lower(),
+            AccountToken.purpose == "signup",
+            AccountToken.used_at.is_(None),
+            AccountToken.token_hash.is_not(None),
+            AccountToken.expires_at > now,
+        )
+        .order_by(AccountToken.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def use_account_tokens(session: Session, *, email: str, purpose: str, now: datetime) -> None:
+    """Mark every open sign-up or reset of an address used (one link redeemed ends the rest)."""
+    session.execute(
+        update(AccountToken)
+        .where(
+            func.lower(AccountToken.email) == email.lower(),
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
 
 
 def get_token(session: Session, token_id: int) -> ApiToken | None:
     """The token row, or ``None``."""
     return session.get(ApiToken, token_id)
+
+
+def organisers(session: Session) -> list[User]:
+    """Every active organiser and admin (they manage every challenge here)."""
+    stmt = select(User).where(User.role.in_((Role.ORGANISER, Role.ADMIN)), User.is_active.is_(True))
+    return list(session.scalars(stmt.order_by(User.id)))

@@ -19,6 +19,31 @@ class RegisterIn(BaseModel):
     display_name: str = Field(min_length=1, max_length=200)
 
 
+class LinkTokenIn(BaseModel):
+    """The token of an e-mailed link (the part after ``#verify=`` or ``#reset=``)."""
+
+    token: str = Field(min_length=1, max_length=200)
+
+
+class ResetRequestIn(BaseModel):
+    """The address to send a reset link to."""
+
+    email: str = Field(pattern=_EMAIL, max_length=320)
+
+
+class ResetConfirmIn(BaseModel):
+    """A reset link's token and the new password."""
+
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MessageOut(BaseModel):
+    """What happened, in words."""
+
+    message: str
+
+
 class LoginIn(BaseModel):
     """E-mail address and password."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -40,11 +41,29 @@ def register(session: Session, *, email: str, password: str, display_name: str) 
     )
 
 
+#: Checked against when the e-mail address has no account, so that a wrong address
+#: costs the same scrypt as a wrong password and the timing tells nothing.
+_NO_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))
+
+
 def issue_token(
-    session: Session, *, user: User, name: str, secret_key: str, ttl_days: int | None
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    secret_key: str,
+    ttl_days: int | None,
+    ttl: timedelta | None = None,
+    kind: str = "api",
 ) -> tuple[ApiToken, str]:
-    """A new token row and the token itself (returned once, never stored)."""
+    """A new token row and the token itself (returned once, never stored).
+
+    ``ttl`` (exact) wins over ``ttl_days``; both ``None``: no expiry. ``kind``
+    is ``api`` (named, for scripts) or ``session`` (a browser's cookie).
+    """
     token = new_token()
+    if ttl is None and ttl_days is not None:
+        ttl = timedelta(days=ttl_days)
     row = repository.add_token(
         session,
         ApiToken(
@@ -52,19 +71,43 @@ def issue_token(
             name=name,
             token_hash=hash_token(token, secret_key=secret_key),
             prefix=token[:8],
-            expires_at=None if ttl_days is None else utcnow() + timedelta(days=ttl_days),
+            kind=kind,
+            expires_at=None if ttl is None else utcnow() + ttl,
         ),
     )
     return row, token
 
 
+def check_password(session: Session, *, email: str, password: str) -> User:
+    """The active account with this e-mail address and password; one message for every failure.
+
+    Exactly one scrypt runs whichever way it fails. An address with a sign-up
+    still waiting for its link, and the right password, is told to follow the link.
+    """
+    user = repository.get_user_by_email(session, email)
+    if user is not None:
+        ok = verify_password(password, user.password_hash) and user.is_active
+    else:
+        pending = repository.pending_signup(session, email=email, now=utcnow())
+        stored = pending.password_hash if pending else None
+        ok = verify_password(password, stored or _NO_ACCOUNT_HASH)
+        if ok and pending is not None:
+            raise DomainError(
+                f"{email} is not confirmed yet: follow the link we e-mailed to it (or sign up "
+                "again for a new link)",
+                401,
+            )
+        ok = False
+    if user is None or not ok:
+        raise DomainError("wrong e-mail address or password", 401)
+    return user
+
+
 def login(
     session: Session, *, email: str, password: str, secret_key: str, ttl_days: int
 ) -> tuple[ApiToken, str]:
-    """Check the password and issue a browser token; one message for every failure."""
-    user = repository.get_user_by_email(session, email)
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
-        raise DomainError("wrong e-mail address or password", 401)
+    """Check the password and issue a bearer token (``POST /auth/login``, for scripts)."""
+    user = check_password(session, email=email, password=password)
     return issue_token(
         session, user=user, name="browser login", secret_key=secret_key, ttl_days=ttl_days
     )

@@ -130,11 +130,12 @@ def parse_challenge_yaml(text: str | bytes) -> ChallengeSpec:
     try:
         return ChallengeSpec.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+        by_key = [
+            {"key": ".".join(str(p) for p in err["loc"]) or "file", "message": err["msg"]}
             for err in exc.errors()
-        )
-        raise DomainError(f"the challenge file is invalid: {problems}", 422) from exc
+        ]
+        problems = "; ".join(f"{e['key']}: {e['message']}" for e in by_key)
+        raise DomainError(f"the challenge file is invalid: {problems}", 422, detail=by_key) from exc
 
 
 def phase_window(opens_at: datetime, closes_at: datetime) -> str:

@@ -23,7 +23,7 @@ from backend.errors import DomainError
 from backend.leaderboard import history, service
 from backend.leaderboard import repository as boards
 from backend.leaderboard.csv_export import board_csv
-from backend.leaderboard.schemas import CaseScoresOut
+from backend.leaderboard.schemas import Board, CaseScoresOut
 from scoring.results import LESION_METRICS, CaseResult
 
 
@@ -107,6 +107,31 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+def export_rows(
+    session: Session, *, phase_id: int, viewer: User, view: ExportView
+) -> tuple[Board, list[dict[str, Any]], int]:
+    """The board, one row per succeeded submission × case × paradigm, and the submission count.
+
+    Raises
+    ------
+    DomainError
+        404 for an unknown phase, 403 when the board is hidden from ``viewer``.
+    """
+    board = service.get_board(session, phase_id=phase_id, user=viewer, view=view.value)
+    if board.hidden:
+        raise DomainError(board.hidden_note or "this leaderboard is hidden", 403)
+    counted = {row.submission_id for row in board.rows}
+    rows: list[dict[str, Any]] = []
+    submissions = 0
+    for candidate in boards.succeeded_submissions(session, phase_id=phase_id):
+        scores = history.case_scores(session, submission_id=candidate.submission_id)
+        if view == ExportView.PUBLIC and scores.team.affiliated:
+            continue
+        submissions += 1
+        rows += case_rows(scores, counted=candidate.submission_id in counted)
+    return board, rows, submissions
+
+
 def write_export(
     session: Session, *, phase_id: int, viewer: User, view: ExportView, out: Path
 ) -> list[str]:
@@ -136,18 +161,7 @@ def write_export(
     DomainError
         404 for an unknown phase, 403 when the board is hidden from ``viewer``.
     """
-    board = service.get_board(session, phase_id=phase_id, user=viewer, view=view.value)
-    if board.hidden:
-        raise DomainError(board.hidden_note or "this leaderboard is hidden", 403)
-    counted = {row.submission_id for row in board.rows}
-    rows: list[dict[str, Any]] = []
-    submissions = 0
-    for candidate in boards.succeeded_submissions(session, phase_id=phase_id):
-        scores = history.case_scores(session, submission_id=candidate.submission_id)
-        if view == ExportView.PUBLIC and scores.team.affiliated:
-            continue
-        submissions += 1
-        rows += case_rows(scores, counted=candidate.submission_id in counted)
+    board, rows, submissions = export_rows(session, phase_id=phase_id, viewer=viewer, view=view)
     out.mkdir(parents=True, exist_ok=True)
     leaderboard = out / "leaderboard.csv"
     leaderboard.write_text(board_csv(board), encoding="utf-8")

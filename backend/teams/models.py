@@ -25,6 +25,8 @@ class Team(Base):
     organiser_affiliated: Mapped[bool] = mapped_column(default=False)
     approved: Mapped[bool] = mapped_column(default=True)
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
+    #: An organiser's reason for declining the team (shown to it); cleared on approval.
+    review_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="team", lazy="raise")

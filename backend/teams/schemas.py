@@ -30,6 +30,8 @@ class TeamUpdateIn(BaseModel):
 
     approved: bool | None = None
     organiser_affiliated: bool | None = None
+    #: Why the team is declined (with ``approved: false``), shown to the team.
+    note: str | None = Field(default=None, max_length=500)
 
 
 class MemberOut(BaseModel):
@@ -42,7 +44,11 @@ class MemberOut(BaseModel):
 
 
 class TeamOut(BaseModel):
-    """A team; ``invite_code`` only for its captain and organisers."""
+    """A team; ``invite_code`` only for its members and organisers.
+
+    ``waiting`` says in words why the team cannot submit yet (``None`` once approved);
+    ``can_leave`` whether the viewer may still leave it (before its first submission).
+    """
 
     id: int
     challenge_id: int
@@ -53,3 +59,7 @@ class TeamOut(BaseModel):
     created_at: datetime
     members: list[MemberOut]
     invite_code: str | None = None
+    waiting: str | None = None
+    review_note: str | None = None
+    has_submitted: bool = False
+    can_leave: bool = False

@@ -16,6 +16,8 @@ from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge
 from backend.enums import Role
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from backend.jobs import enqueue
+from backend.notifications.tasks import NOTIFY_TEAM_WAITING
 from backend.teams import repository
 from backend.teams.models import Membership, Team
 
@@ -41,8 +43,31 @@ def _ensure_free(session: Session, *, user: User, challenge: Challenge) -> None:
         )
 
 
-def create_team(session: Session, *, user: User, challenge_slug: str, name: str) -> Team:
-    """Create a team captained by ``user`` (approved at once unless the challenge says not)."""
+def waiting_reason(team: Team) -> str | None:
+    """Why ``team`` cannot submit yet, in words for its members; ``None`` once approved."""
+    if team.approved:
+        return None
+    if team.review_note:
+        return f"an organiser declined this team: {team.review_note}"
+    return (
+        "this challenge approves each team before it may submit; the organisers have been "
+        "told and will review it"
+    )
+
+
+def create_team(
+    session: Session,
+    *,
+    user: User,
+    challenge_slug: str,
+    name: str,
+    notification_queue: str | None = None,
+) -> Team:
+    """Create a team captained by ``user`` (approved at once unless the challenge says not).
+
+    A team that waits for approval has the organisers e-mailed (the job
+    ``notify_team_waiting``, sent to ``notification_queue`` after the commit).
+    """
     challenge = _challenge(session, challenge_slug)
     _ensure_free(session, user=user, challenge=challenge)
     if repository.get_team_by_name(session, challenge_id=challenge.id, name=name) is not None:
@@ -59,6 +84,8 @@ def create_team(session: Session, *, user: User, challenge_slug: str, name: str)
     session.flush()
     session.add(Membership(team_id=team.id, user_id=user.id, challenge_id=challenge.id))
     session.flush()
+    if not team.approved and notification_queue is not None:
+        enqueue(session, task_name=NOTIFY_TEAM_WAITING, args=[team.id], queue=notification_queue)
     return team
 
 
@@ -80,7 +107,11 @@ def join_team(session: Session, *, user: User, challenge_slug: str, invite_code:
 
 
 def remove_member(session: Session, *, actor: User, team_id: int, user_id: int) -> None:
-    """Remove a member: themselves or the captain before any submission; organisers always."""
+    """Remove a member: themselves or the captain before any submission; organisers always.
+
+    A captain who leaves hands the team to its longest-standing member; the last
+    member leaving dissolves the team (nothing was submitted, so nothing is lost).
+    """
     team = repository.get_team(session, team_id)
     if team is None:
         raise NotFoundError("team", team_id)
@@ -94,10 +125,16 @@ def remove_member(session: Session, *, actor: User, team_id: int, user_id: int) 
             raise ForbiddenError(
                 "this team has submitted already; ask an organiser to change its members"
             )
-        if user_id == team.captain_id:
-            raise ForbiddenError("the captain cannot leave; ask an organiser to hand over")
     session.delete(member)
     session.flush()
+    if user_id == team.captain_id:
+        # The longest-standing member takes over; a team left empty is dissolved.
+        others = repository.members(session, team.id)
+        if others:
+            team.captain_id = others[0].id
+        else:
+            session.delete(team)
+        session.flush()
     if is_organiser(actor):
         audit.record(
             session,
@@ -142,18 +179,29 @@ def update_team(
     team_id: int,
     approved: bool | None,
     organiser_affiliated: bool | None,
+    note: str | None = None,
 ) -> Team:
-    """Approve a team or mark it organiser-affiliated (organisers; audited)."""
+    """Approve or decline (with ``note``) a team, or mark it organiser-affiliated (audited)."""
     team = repository.get_team(session, team_id)
     if team is None:
         raise NotFoundError("team", team_id)
-    before = {"approved": team.approved, "organiser_affiliated": team.organiser_affiliated}
+
+    def state() -> dict[str, object]:
+        return {
+            "approved": team.approved,
+            "organiser_affiliated": team.organiser_affiliated,
+            "review_note": team.review_note,
+        }
+
+    before = state()
     if approved is not None:
         team.approved = approved
+        # A reason is kept only while the team is declined.
+        team.review_note = None if approved else (note or "").strip() or None
     if organiser_affiliated is not None:
         team.organiser_affiliated = organiser_affiliated
     session.flush()
-    after = {"approved": team.approved, "organiser_affiliated": team.organiser_affiliated}
+    after = state()
     if after != before:
         audit.record(
             session,

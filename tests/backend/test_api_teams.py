@@ -47,7 +47,7 @@ def test_create_join_with_invite_and_only_one_team(
         f"/api/v1/challenges/{slug}/teams/join", json={"invite_code": code}, headers=newcomer
     )
     assert joined.status_code == 200
-    assert joined.json()["invite_code"] is None  # only the captain sees it
+    assert joined.json()["invite_code"] == code  # members see it, to invite others
     assert len(joined.json()["members"]) == 2
     other = client.get(f"/api/v1/challenges/{slug}/teams/mine", headers=world.headers("team_b"))
     second = client.post(

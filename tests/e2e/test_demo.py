@@ -144,7 +144,7 @@ def _board_in_browser(url: str, *, phase: int, screenshot: Path) -> list[str]:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.set_default_timeout(15_000)
-            page.goto(f"{url}/?challenge=trials-demo#task=task1&phase={phase}")
+            page.goto(f"{url}/challenge.html?challenge=trials-demo#task=task1&phase={phase}")
             page.wait_for_selector("#board tbody tr")
             teams = page.locator("#board tbody tr").evaluate_all(
                 "rows => rows.map(r => r.dataset.team)"

@@ -7,7 +7,6 @@ phase; one browser serves every test.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from backend.main import create_app
 from tests.backend.leaderboard_seed import Seeded, TeamSpec, seed_phase
 from tests.backend.live import serve
 from tests.backend.tarballs import image_tarball
-from tests.conftest import require_env
 from tests.fixtures.database import PostgresDatabases
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -33,14 +31,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 PASSWORD = "correct horse battery"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Names in reverse alphabetical order of quality, so sorting by name visibly reorders.
 TEAMS = [
     TeamSpec(name="Zulu", qualities=[0.92], email="zulu@example.org"),
@@ -100,17 +90,6 @@ def site(
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(executable).exists():
-        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -128,7 +107,7 @@ def _teams_in_table(page: Any) -> list[str]:
 
 
 def test_public_board_renders_seeded_order_and_sorts(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/?challenge={site.live.challenge.slug}")
+    page.goto(f"{site.url}/challenge.html?challenge={site.live.challenge.slug}")
     page.wait_for_selector("#board tbody tr")
     assert _teams_in_table(page) == ["Zulu", "Mike", "Alpha"]  # no organiser-affiliated team
     positions = page.locator("#board tbody tr td:first-child").all_inner_texts()
@@ -147,7 +126,7 @@ def test_public_board_renders_seeded_order_and_sorts(page: Any, site: Site) -> N
 
 
 def test_hidden_phase_shows_no_scores_to_anonymous_users(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/?challenge={site.hidden.challenge.slug}")
+    page.goto(f"{site.url}/challenge.html?challenge={site.hidden.challenge.slug}")
     notice = page.wait_for_selector("#hidden-notice")
     assert "Hidden until the phase closes" in notice.inner_text()
     assert page.locator("#board").count() == 0

@@ -1,0 +1,1 @@
+"""Notifications: e-mails to teams and organisers, and per-challenge webhooks, sent by jobs."""

@@ -1,0 +1,1 @@
+"""The browser's side of the API: session cookies, CSRF, the offline API reference."""
