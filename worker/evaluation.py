@@ -79,6 +79,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             limits=plan.limits,
             gpus=context.settings.gpu_ids if plan.gpu else (),
             replaces=plan.earlier_containers(),
+            contract=plan.contract,
         )
         collected = outcome.collected
         unusable = sorted(
@@ -137,7 +138,9 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 context.storage.fetch(plan.tarball_key, tarball)
             except StorageError as exc:
                 raise InfrastructureError(f"submission image: {exc}") from exc
-            image = context.runner.load_image(tarball, expected_id=plan.image_digest)
+            image = context.runner.load_image(
+                tarball, expected_id=plan.image_digest, root_images=plan.contract.root_images
+            )
         if plan.preflight:
             try:
                 _preflight(context, plan, image, workdir)
@@ -166,6 +169,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 gpus=context.settings.gpu_ids if plan.gpu else (),
                 replaces=plan.earlier_containers(),
                 timings=timings,
+                contract=plan.contract,
             )
         except SubmissionFailure as failure:
             transition(
