@@ -14,6 +14,7 @@ import uuid
 import pytest
 from structlog.testing import capture_logs
 
+from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import shell_image
 from worker.config import WorkerSettings
 from worker.runner import cpus
@@ -26,6 +27,13 @@ SCRIPT = (
     "sleep 2\n"
     "echo done\n"
 )
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def docker_client(request):
+    """The clamp runs on both image stores (tests/support/engines.py): the nested engine
+    reports its own CPU count, which must be what the clamp reads."""
+    return engine_client(request)
 
 
 def test_a_share_within_the_host_passes_through_unchanged():

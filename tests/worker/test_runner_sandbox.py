@@ -13,11 +13,18 @@ from dataclasses import replace
 
 import pytest
 
+from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import build_image
 from tests.support.sandbox import TEST_LIMITS
 from worker.runner.base import RunSpec
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def docker_client(request):
+    """Every test here runs on both image stores (tests/support/engines.py)."""
+    return engine_client(request)
 
 
 def _leftovers(docker_client, name: str) -> list[str]:

@@ -8,12 +8,20 @@ import uuid
 
 import pytest
 
+from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
 from worker.runner.base import ImageRef, RunSpec
 from worker.runner.docker import DockerRunner
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def docker_client(request):
+    """Every test here runs on both image stores (tests/support/engines.py)."""
+    return engine_client(request)
+
 
 SCRIPT = "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status\nid -u; id -g\nsleep 2\n"
 

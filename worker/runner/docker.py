@@ -139,13 +139,11 @@ class DockerRunner:
         """Load the tarball: the accepted image and whether this load added it.
 
         On the classic store the engine names the image by its config digest and
-        so checks it; on the containerd store the tarball is checked first
-        (:mod:`worker.runner.imagestore`) and the engine names the image by its
-        manifest digest.
+        so checks it; on the containerd store the engine names it by its
+        manifest digest and the tarball's config digest is checked here
+        (:mod:`worker.runner.imagestore`).
         """
         containerd = self._store.containerd()
-        if containerd:
-            check_tarball_is(tarball, expected_id=expected_id, root_images=root_images)
         before = {str(i.id) for i in self.client.images.list(all=True)} if containerd else set()
         try:
             with tarball.open("rb") as stream:
@@ -159,15 +157,20 @@ class DockerRunner:
                 "image_invalid", f"The uploaded file is not a loadable `docker save` image: {exc}"
             ) from exc
         found = {str(image.id) for image in images}
-        wanted = expected_id if not containerd else (next(iter(found)) if found else "")
-        if wanted not in found or len(found) != 1:
+        try:
+            if containerd:
+                check_tarball_is(tarball, expected_id=expected_id, root_images=root_images)
+            wanted = next(iter(found)) if containerd and len(found) == 1 else expected_id
+            if wanted not in found:
+                raise InfrastructureError(
+                    f"the stored tarball holds {sorted(found)}, not the accepted image "
+                    f"{expected_id}: the stored file was altered or corrupted"
+                )
+        except InfrastructureError:
             for image_id in found - before:
                 with contextlib.suppress(docker.errors.APIError):
                     self.client.images.remove(image_id, noprune=False)
-            raise InfrastructureError(
-                f"the stored tarball holds {sorted(found)}, not the accepted image "
-                f"{expected_id}: the stored file was altered or corrupted"
-            )
+            raise
         return self.client.images.get(wanted), wanted not in before
 
     def _image_ref(self, image: Any, *, loaded: bool, root_images: RootPolicy) -> ImageRef:

@@ -12,10 +12,11 @@ The two image stores a worker may run on name images differently:
   manifest the engine keeps, which a ``docker save`` tarball does not always
   carry, and the engine finds no image by its config digest.
 
-On the containerd store the tarball is therefore checked here before loading
-(its config digest must be the accepted one, the same parse the API made); the
-engine then verifies every layer against the config's ``diff_ids`` while it
-loads, so the one image it reports is the accepted image, under its own ID.
+On the containerd store the tarball is therefore checked here once loaded (its
+config digest must be the accepted one, the same parse the API made, and it
+must have given exactly one image); the engine verifies every layer against
+the config's ``diff_ids`` while it loads, so the one image it reports is the
+accepted image, under its own ID.
 """
 
 from __future__ import annotations
