@@ -289,8 +289,8 @@ def is_containerd_store(client: Any) -> bool:
     return ImageStore(client.info).containerd()
 
 
-def engine_client(request: pytest.FixtureRequest) -> Any:
-    """The SDK client of the engine named by ``request.param`` (see :data:`ENGINE_NAMES`)."""
-    if request.param == "classic":
+def engine_client(request: pytest.FixtureRequest, name: str | None = None) -> Any:
+    """The SDK client of the engine ``name`` (default: ``request.param``; :data:`ENGINE_NAMES`)."""
+    if (name or request.param) == "classic":
         return request.getfixturevalue("host_docker")
     return request.getfixturevalue("containerd_engine").client
