@@ -139,10 +139,12 @@ class ContainerSpec(BaseModel):
                     "are known (e.g. '{case}_0000{ext}')"
                 )
             fields.add(field)
-        if "case" not in fields or "ext" not in fields:
+        missing = [f"{{{name}}}" for name in ("case", "ext") if name not in fields]
+        if missing:
             raise ValueError(
-                f"{template!r} must contain {{case}} (names must differ between cases) and "
-                "{ext} (the input's own extension, e.g. .nii.gz), e.g. '{case}_0000{ext}'"
+                f"{template!r} lacks {' and '.join(missing)}: a pattern needs {{case}} (names "
+                "must differ between cases) and {ext} (the input's own extension, e.g. .nii.gz), "
+                "e.g. '{case}_0000{ext}'"
             )
         if not _SAFE_NAME.match(_render(template, case="c", ext=".nii.gz", index=0)):
             raise ValueError(f"{template!r} must start with {{case}}, a letter or a digit")
