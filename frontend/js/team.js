@@ -2,6 +2,7 @@
 // and upload a container with a progress bar (XMLHttpRequest upload events).
 
 import { API, api, clear, currentUser, el, fmtBytes, fmtDate, getToken, bootChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
+import { runContract } from "./contract.js";
 
 const page = document.getElementById("page");
 let challenge = null;
@@ -163,6 +164,8 @@ async function showPhase() {
   area.append(head, lists);
   const history = await refresh(head, lists);
   if (history) area.insertBefore(uploadForm(history, () => refresh(head, lists)), lists);
+  const phase = challenge.tasks.flatMap((t) => t.phases).find((p) => p.id === phaseId);
+  if (history && phase) area.insertBefore(runContract(phase), lists);
 }
 
 function showPhases() {
