@@ -217,21 +217,25 @@ def nested_engine(host: Any, *, shared: list[Path], timeout_s: float = 90) -> It
             "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
             "device_cgroup_rules": ["a *:* rwm"],
         }
-    container = host.containers.run(
-        image,
-        name=f"podium-test-dind-{os.getpid()}-{sockets.name.rsplit('-', 1)[-1]}",
-        detach=True,
-        cgroupns="private",
-        labels={_LABEL: str(os.getpid())},
-        mounts=[
-            docker.types.Mount(_SOCKET_DIR, str(sockets), type="bind"),
-            # Not on the container's own overlay (overlay on overlay fails): an
-            # anonymous volume, removed with the container.
-            docker.types.Mount("/var/lib/docker", None, type="volume"),
-            *(docker.types.Mount(str(p), str(p), type="bind") for p in shared),
-        ],
-        **powers,
-    )
+    try:
+        container = host.containers.run(
+            image,
+            name=f"podium-test-dind-{os.getpid()}-{sockets.name.rsplit('-', 1)[-1]}",
+            detach=True,
+            cgroupns="private",
+            labels={_LABEL: str(os.getpid())},
+            mounts=[
+                docker.types.Mount(_SOCKET_DIR, str(sockets), type="bind"),
+                # Not on the container's own overlay (overlay on overlay fails): an
+                # anonymous volume, removed with the container.
+                docker.types.Mount("/var/lib/docker", None, type="volume"),
+                *(docker.types.Mount(str(p), str(p), type="bind") for p in shared),
+            ],
+            **powers,
+        )
+    except BaseException:
+        shutil.rmtree(sockets, ignore_errors=True)
+        raise
     address = f"unix://{sockets}/docker.sock"
     client = None
     try:

@@ -42,7 +42,7 @@ def test_a_share_within_the_host_passes_through_unchanged():
     assert failures == 0
 
 
-def _nano_cpus_while_running(docker_client, name: str, timeout: float = 15.0) -> int:
+def _nano_cpus_while_running(docker_client, name: str, timeout: float = 60.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = docker_client.containers.list(filters={"name": f"^/{name}$"})
