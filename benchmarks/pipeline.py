@@ -59,8 +59,8 @@ class RecordingRunner:
         self.inner = inner
         self.results: list[RunResult] = []
 
-    def load_image(self, tarball: Path, *, expected_id: str) -> Any:
-        return self.inner.load_image(tarball, expected_id=expected_id)
+    def load_image(self, tarball: Path, *, expected_id: str, root_images: Any = "refuse") -> Any:
+        return self.inner.load_image(tarball, expected_id=expected_id, root_images=root_images)
 
     def run(self, spec: Any) -> RunResult:
         result = self.inner.run(spec)

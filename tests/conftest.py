@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures.database", "tests.fixtures.smtp"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.database",
+    "tests.fixtures.smtp",
+    "tests.support.engines",
+]
 
 
 def require_env(name: str, what: str) -> str:
@@ -41,7 +45,14 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
+def docker_client(host_docker: Any) -> Any:
+    """The Docker engine tests run on: the host's (a module may give its tests both
+    engines by overriding this fixture, see ``tests/support/engines.py``)."""
+    return host_docker
+
+
+@pytest.fixture(scope="session")
+def host_docker() -> Iterator[Any]:
     """A Docker SDK client to the local engine; fails clearly when none answers."""
     docker = pytest.importorskip("docker")
     try:

@@ -79,6 +79,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
             limits=plan.limits,
             gpus=context.settings.gpu_ids if plan.gpu else (),
             replaces=plan.earlier_containers(),
+            contract=plan.contract,
         )
         collected = outcome.collected
         unusable = sorted(
@@ -137,7 +138,25 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 context.storage.fetch(plan.tarball_key, tarball)
             except StorageError as exc:
                 raise InfrastructureError(f"submission image: {exc}") from exc
-            image = context.runner.load_image(tarball, expected_id=plan.image_digest)
+            try:
+                image = context.runner.load_image(
+                    tarball, expected_id=plan.image_digest, root_images=plan.contract.root_images
+                )
+            except SubmissionFailure as failure:
+                # The image itself (its user under the phase's root policy, its
+                # format): the team's to fix, not a fault of ours to retry.
+                transition(
+                    context,
+                    plan,
+                    expect=SubmissionStatus.PREFLIGHT
+                    if plan.preflight
+                    else SubmissionStatus.RUNNING,
+                    to=SubmissionStatus.FAILED_PREFLIGHT
+                    if plan.preflight
+                    else SubmissionStatus.FAILED,
+                    failure=failure,
+                )
+                return
         if plan.preflight:
             try:
                 _preflight(context, plan, image, workdir)
@@ -166,6 +185,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 gpus=context.settings.gpu_ids if plan.gpu else (),
                 replaces=plan.earlier_containers(),
                 timings=timings,
+                contract=plan.contract,
             )
         except SubmissionFailure as failure:
             transition(

@@ -5,9 +5,9 @@ and writes the results back; everything here works on plain values, local
 folders and a :class:`~worker.storage.Storage`, so the benchmark and the
 re-scoring path use the same code.
 
-The container sees ``/input/<case><ext>`` (one input file per case; several
-become ``<case>_0000<ext>``, ``<case>_0001<ext>``, ...) and must write
-``/output/<case>.nii.gz``.
+The container sees the inputs the phase's run contract names (by default
+``/input/<case><ext>``; several become ``<case>_0000<ext>``, ...; see
+:mod:`worker.staging`) and must write ``/output/<case>.nii.gz``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from backend.challenges.contract import RunContract
 from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
@@ -27,6 +28,7 @@ from scoring.results import CaseResult, Mode
 from worker.labelcache import LabelCache
 from worker.outputs import CollectedOutputs, collect_outputs, split_case_name
 from worker.runner.base import (
+    MIB,
     ContainerRunner,
     ImageRef,
     InfrastructureError,
@@ -35,6 +37,8 @@ from worker.runner.base import (
     RunSpec,
     SubmissionFailure,
 )
+from worker.runner.users import explain_unprivileged
+from worker.staging import CaseInput, stage_inputs
 from worker.storage import Storage, StorageError
 
 
@@ -44,15 +48,6 @@ def scorer_version() -> str:
         return f"podium-scoring {version('podium')}"
     except PackageNotFoundError:  # a source checkout that was never installed
         return "podium-scoring unversioned"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CaseInput:
-    """A case to run: database id, key (the file stem) and its input files' keys."""
-
-    case_pk: int
-    case_key: str
-    input_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,36 +94,6 @@ class RunOutcome:
     collected: CollectedOutputs
 
 
-def input_names(case: CaseInput) -> list[str]:
-    """The file names a case's inputs get in ``/input``.
-
-    Examples
-    --------
-    >>> input_names(CaseInput(case_pk=1, case_key="c7", input_keys=("x/a.nii.gz",)))
-    ['c7.nii.gz']
-    >>> input_names(CaseInput(case_pk=1, case_key="c7", input_keys=("a.nii.gz", "b.mha")))
-    ['c7_0000.nii.gz', 'c7_0001.mha']
-    """
-    names = []
-    for index, key in enumerate(case.input_keys):
-        parts = split_case_name(Path(key).name)
-        extension = parts[1] if parts else ".nii.gz"
-        suffix = "" if len(case.input_keys) == 1 else f"_{index:04d}"
-        names.append(f"{case.case_key}{suffix}{extension}")
-    return names
-
-
-def stage_inputs(storage: Storage, cases: Sequence[CaseInput], destination: Path) -> None:
-    """Put the cases' input files (and nothing else) into ``destination``."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for case in cases:
-        for key, name in zip(case.input_keys, input_names(case), strict=True):
-            try:
-                storage.fetch(key, destination / name)
-            except StorageError as exc:
-                raise InfrastructureError(f"input of case {case.case_key}: {exc}") from exc
-
-
 def run_cases(
     *,
     runner: ContainerRunner,
@@ -141,8 +106,12 @@ def run_cases(
     gpus: tuple[str, ...] = (),
     replaces: tuple[str, ...] = (),
     timings: Timings | None = None,
+    contract: RunContract | None = None,
 ) -> RunOutcome:
     """Stage the inputs, run the container on them and collect its predictions.
+
+    ``contract`` is the phase's run contract (default: the original one): how
+    inputs are named, the case list, the arguments and ``/dev/shm``.
 
     Raises
     ------
@@ -157,8 +126,9 @@ def run_cases(
         shutil.rmtree(workdir)  # a previous attempt's leftovers
     input_dir, output_dir = workdir / "input", workdir / "output"
     output_dir.mkdir(parents=True)
+    contract = contract or RunContract()
     with timings.stage("load"):
-        stage_inputs(storage, cases, input_dir)
+        stage_inputs(storage, cases, input_dir, contract=contract)
     spec = RunSpec(
         name=name,
         image=image,
@@ -167,12 +137,16 @@ def run_cases(
         limits=limits,
         gpus=gpus,
         replaces=replaces,
+        args=contract.args,
+        shm_bytes=contract.shm_size_mb * MIB,
     )
     with timings.stage("run"):
         result = runner.run(spec)
     failure = result.failure(limits)
     if failure is not None:
         failure.log = result.log
+        if image.unprivileged:
+            explain_unprivileged(failure, user=image.user, log=result.log)
         raise failure
     with timings.stage("collect"):
         collected = collect_outputs(

@@ -6,7 +6,7 @@ the state and the attempt number are the ones the caller expects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
 from backend.challenges import repository as challenges
+from backend.challenges.contract import RunContract, effective_contract
 from backend.db import utcnow
 from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
 from backend.submissions import repository as submissions
@@ -21,8 +22,9 @@ from backend.submissions.models import Submission
 from scoring.results import CaseResult
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.pipeline import CaseInput, LabelSource, Timings, scorer_version
+from worker.pipeline import LabelSource, Timings, scorer_version
 from worker.runner.base import InfrastructureError, RunLimits, SubmissionFailure
+from worker.staging import CaseInput
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +109,7 @@ class Plan:
     mode: ScoringMode
     gpu: bool = False
     container_prefix: str = "podium"
+    contract: RunContract = field(default_factory=RunContract)
 
     def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
         """``{prefix}-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
@@ -172,6 +175,7 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
         labels=labels,
         preflight=phase.kind == PhaseKind.FINAL,
         gpu=phase.gpu,
+        contract=effective_contract(phase),
         mode=ScoringMode.PAPER,
         container_prefix=context.settings.container_prefix,
     )

@@ -88,6 +88,9 @@ class Phase(Base):
     ranking_selection: Mapped[RankingSelection] = mapped_column(
         str_enum(RankingSelection, "ranking_selection"), default=RankingSelection.LATEST
     )
+    #: The ``container:`` block as written (``backend.challenges.contract``); NULL: the
+    #: original run contract.
+    container: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
     task: Mapped[Task] = relationship(back_populates="phases", lazy="raise")
     cases: Mapped[list[Case]] = relationship(back_populates="phase", lazy="raise")

@@ -5,9 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from backend.challenges.contract import RootPolicy, contract_of
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
+
+
+class ContainerOut(BaseModel):
+    """The run contract a phase's containers get, every default filled in."""
+
+    args: list[str]
+    cases_csv: str | None
+    #: ``None``: the original rule, ``<case><ext>`` (several: ``<case>_0000<ext>``, ...).
+    input_name: str | None
+    shm_size_mb: int
+    root_images: RootPolicy
 
 
 class PhaseOut(BaseModel):
@@ -27,6 +39,15 @@ class PhaseOut(BaseModel):
     gpu: bool
     leaderboard_visibility: LeaderboardVisibility
     ranking_selection: RankingSelection
+    container: ContainerOut
+
+    @field_validator("container", mode="before")
+    @classmethod
+    def _effective(cls, value: Any, info: ValidationInfo) -> Any:
+        # The stored block (or NULL) becomes the contract the phase really runs under.
+        if isinstance(value, ContainerOut):
+            return value
+        return contract_of(value, memory_limit_mb=info.data["memory_limit_mb"]).describe()
 
 
 class TaskOut(BaseModel):

@@ -16,6 +16,7 @@ from backend.audit import repository as audit
 from backend.auth.models import User
 from backend.challenges import repository
 from backend.challenges.archives import CaseFile, content_sha256, unpack_case_files
+from backend.challenges.contract import stored_block
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
@@ -32,6 +33,7 @@ _PHASE_FIELDS = (
     "gpu",
     "leaderboard_visibility",
     "ranking_selection",
+    "container",
 )
 
 
@@ -169,6 +171,7 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
         phases = {p.slug: p for p in repository.phases_of(session, task.id)}
         for phase_spec in task_spec.phases:
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
+            phase_values["container"] = stored_block(phase_spec.container)
             phase = phases.get(phase_spec.slug)
             if phase is None:
                 phase = Phase(task_id=task.id, slug=phase_spec.slug, **phase_values)

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from backend.challenges.contract import ContainerSpec, check_against_memory
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
 from backend.errors import DomainError
 
@@ -54,11 +55,17 @@ class PhaseSpec(_Strict):
     ranking_selection: RankingSelection = RankingSelection.LATEST
     cases: list[CaseSpec] = Field(default_factory=list)
     sample_cases: list[CaseSpec] = Field(default_factory=list)
+    #: The run contract (:mod:`backend.challenges.contract`); absent: the original one.
+    container: ContainerSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> PhaseSpec:
         if self.closes_at <= self.opens_at:
             raise ValueError(f"phase {self.slug}: closes_at must be after opens_at")
+        try:
+            check_against_memory(self.container, memory_limit_mb=self.memory_limit_mb)
+        except ValueError as exc:
+            raise ValueError(f"phase {self.slug}: {exc}") from exc
         keys = [c.key for c in [*self.cases, *self.sample_cases]]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.challenges.contract import RootPolicy
 from backend.errors import DomainError
 from backend.storage import human_bytes
 
@@ -133,8 +134,29 @@ def is_root_user(user: str) -> bool:
     return name in _ROOT_USERS
 
 
-def inspect_image_archive(path: Path, *, max_unpacked_bytes: int | None = None) -> ImageInfo:
-    """Check that ``path`` is a single linux/amd64 image that runs as a non-root user.
+def check_image_user(user: str, *, root_images: RootPolicy) -> None:
+    """Refuse an image whose ``User`` is root unless the phase runs such images unprivileged.
+
+    The one root check of an image's configuration, whatever carried it (an
+    uploaded tarball here, a pushed manifest's config): call it with the
+    phase's :func:`backend.challenges.contract.root_policy`.
+
+    Raises
+    ------
+    DomainError
+        422, saying how to add a user.
+    """
+    if root_images == "refuse" and is_root_user(user):
+        raise _refuse(
+            f"the image runs as root (USER {user or 'unset'}); add a user in the Dockerfile, "
+            "e.g. `RUN useradd -m -u 1000 runner` then `USER runner`"
+        )
+
+
+def inspect_image_archive(
+    path: Path, *, max_unpacked_bytes: int | None = None, root_images: RootPolicy = "refuse"
+) -> ImageInfo:
+    """Check that ``path`` is a single linux/amd64 image the phase's root policy accepts.
 
     Parameters
     ----------
@@ -143,6 +165,9 @@ def inspect_image_archive(path: Path, *, max_unpacked_bytes: int | None = None) 
     max_unpacked_bytes
         For a gzip-compressed tarball, refuse it once its uncompressed tar would
         exceed this many bytes (the limit a plain tar upload has).
+    root_images
+        The phase's root policy: ``refuse`` an image that declares root, or
+        accept it because the worker will ``run_unprivileged``.
 
     Returns
     -------
@@ -195,11 +220,7 @@ def inspect_image_archive(path: Path, *, max_unpacked_bytes: int | None = None) 
             'add e.g. `ENTRYPOINT ["python", "/app/predict.py"]` to the Dockerfile'
         )
     user = str(run.get("User") or "")
-    if is_root_user(user):
-        raise _refuse(
-            f"the image runs as root (USER {user or 'unset'}); add a user in the Dockerfile, "
-            "e.g. `RUN useradd -m -u 1000 runner` then `USER runner`"
-        )
+    check_image_user(user, root_images=root_images)
     assert raw_config is not None  # _json above raised otherwise
     return ImageInfo(
         digest="sha256:" + hashlib.sha256(raw_config).hexdigest(),

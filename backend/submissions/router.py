@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import User
+from backend.challenges.contract import root_policy
 from backend.challenges.models import Phase
 from backend.db import utcnow
 from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
@@ -63,19 +64,23 @@ async def submit(
     Checked before the upload starts: team membership and approval, the phase
     window, the quota. The body is streamed to disk with its sha256, then
     validated as one linux/amd64 image with an entrypoint or command and a
-    non-root user. Acceptance takes a quota slot atomically and queues the
+    non-root user (unless the phase's run contract says ``root_images:
+    run_unprivileged``). Acceptance takes a quota slot atomically and queues the
     evaluation after the commit.
     """
     started_at = utcnow()
-    await run_in_threadpool(
+    context = await run_in_threadpool(
         service.check_can_submit, session, user=user, phase_id=phase_id, now=started_at
     )
+    root_images = root_policy(context.phase)
     # No transaction (nor session slot) may stay held while gigabytes arrive.
     async with session_released(request, session):
         staged = await receive_body(request, settings, suffix=".image")
     try:
         image = await run_in_threadpool(
-            lambda: inspect_image_archive(staged.path, max_unpacked_bytes=settings.max_upload_bytes)
+            lambda: inspect_image_archive(
+                staged.path, max_unpacked_bytes=settings.max_upload_bytes, root_images=root_images
+            )
         )
         submission = await run_in_threadpool(
             lambda: service.accept(

@@ -2,6 +2,7 @@
 // UTC), limits, the run contract, the public sample cases, the rules, and the leaderboard.
 
 import { api, bootChallenge, clear, currentUser, el, fmtLocalAndUtc, say, showWho } from "./common.js";
+import { runContract } from "./contract.js";
 
 const VISIBILITY = {
   live: "shown to everyone as results come in",
@@ -63,11 +64,12 @@ function contract(task) {
     el(
       "ul",
       {},
-      el("li", {}, "Input: ", el("code", {}, "/input/<case_id>.nii.gz"), `, one ${task.input_phase} CT volume per case, read-only; nothing else is there.`),
+      el("li", {}, `Input: one ${task.input_phase} CT volume per case in /input, read-only; nothing else is there (names below, per phase).`),
       el("li", {}, "Output: ", el("code", {}, "/output/<case_id>.nii.gz"), " per input, a label map with lesion = 1 on the input's grid (copy the input's header)."),
       el("li", {}, `Scored against: ${task.paradigms.join(", ")} label${task.paradigms.length > 1 ? "s (each from the same outputs)" : "s"}; metrics: ${Object.entries(task.metric_sets).map(([p, m]) => `${p}: ${m.length}`).join("; ") || "the task's defaults"}.`),
-      el("li", {}, "Started with the image's ENTRYPOINT as its non-root USER, no network, a read-only file system (write to /output and /tmp only); exit 0 when every case is written."),
+      el("li", {}, "No network, a read-only file system (write to /output and /tmp only); exit 0 when every case is written."),
     ),
+    ...task.phases.filter((p) => p.container).map((p) => runContract(p, { id: `run-contract-${p.id}`, title: `How ${p.title} runs your container`, heading: "h4" })),
     el("p", { class: "muted" }, "The whole guide, with a complete example and how to test locally: docs/participants.md."),
   );
 }

@@ -3,6 +3,7 @@
 // per-case scores and warnings, its position, the quota ledger, and the upload with progress.
 
 import { api, clear, el, fmt, fmtBytes, fmtDate, say, uploadFile } from "./common.js";
+import { runContract } from "./contract.js";
 
 // States in which a submission may still change; the page polls while one is in them.
 const IN_PROGRESS = new Set(["received", "queued", "preflight", "running", "scoring"]);
@@ -179,7 +180,7 @@ function uploadForm(phaseId, onAccepted) {
 }
 
 /** Draw a phase into `area` and keep it current until another phase is drawn. */
-export function showPhase(area, { phaseId, canSubmit }) {
+export function showPhase(area, { phaseId, phase, canSubmit }) {
   const mine = ++generation;
   clearTimeout(timer);
   const head = el("div", { id: "summary" }, el("p", { class: "muted" }, "Loading…"));
@@ -188,6 +189,7 @@ export function showPhase(area, { phaseId, canSubmit }) {
   const scores = el("div", { id: "scores-area" });
   const ledger = el("div", { id: "ledger-area" });
   clear(area).append(head, canSubmit ? uploadForm(phaseId, () => poll(true)) : el("p", { class: "notice" }, "Uploads open once an organiser approves the team."), place, lists, scores, ledger);
+  if (phase?.container) area.insertBefore(runContract(phase), lists);
   let last = "";
   let delay = FIRST_DELAY_MS;
 

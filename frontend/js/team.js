@@ -95,7 +95,7 @@ function showPhases(team) {
   const picker = el("div", { class: "row" }, el("span", { class: "muted" }, "Phase"));
   const draw = () => {
     clear(picker).append(el("span", { class: "muted" }, "Phase"), phasePicker(phases, phaseId, (p) => { phaseId = p.id; draw(); }));
-    showPhase(area, { phaseId, team, canSubmit: !team.waiting });
+    showPhase(area, { phaseId, phase: phases.find((p) => p.id === phaseId), team, canSubmit: !team.waiting });
   };
   page.append(picker, area);
   draw();

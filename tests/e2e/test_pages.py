@@ -149,6 +149,11 @@ def test_team_signs_in_and_sees_only_its_own_submissions(page: Any, site: Site) 
     assert "Mike" in page.inner_text("#team-name")
     assert page.inner_text("#quota-remaining") == "8"
     assert page.locator("#upload-progress").count() == 1
+    contract = page.inner_text("#run-contract")  # the phase's run contract, in words
+    assert "ENTRYPOINT/CMD, with no arguments" in contract
+    assert "/input/<case>.nii.gz" in contract
+    assert "an image that runs as root is refused" in contract
+    assert "counted in the memory limit" in contract
 
 
 def test_upload_form_shows_progress_and_the_new_submission(

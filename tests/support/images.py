@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from backend.submissions.image_archive import inspect_image_archive
+
 BUSYBOX = Path("/bin/busybox")
 REPOSITORY = "podium-test/img"
 #: The uid:gid the images run as unless a test asks otherwise.
@@ -152,7 +154,11 @@ def build_image(
 
 
 def save_image(client: Any, reference: str, destination: Path) -> str:
-    """``docker save`` an image (unnamed, as a submission is) and return its ID.
+    """``docker save`` an image (unnamed, as a submission is) and return the ID the API gives it.
+
+    That is the digest of the image's config, read from the tarball as the API
+    reads it: on the classic store the engine's image ID, on the containerd
+    store not (there the engine's ID is the manifest's digest).
 
     Parameters
     ----------
@@ -167,7 +173,7 @@ def save_image(client: Any, reference: str, destination: Path) -> str:
     with destination.open("wb") as out:
         for chunk in image.save(named=False):
             out.write(chunk)
-    return str(image.id)
+    return inspect_image_archive(destination, root_images="run_unprivileged").digest
 
 
 def shell_image(client: Any, script: str, *, user: str | None = USER) -> str:

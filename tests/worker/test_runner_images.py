@@ -7,12 +7,19 @@ import uuid
 import docker
 import pytest
 
+from tests.support.engines import ENGINE_NAMES, engine_client, is_containerd_store
 from tests.support.images import build_image, save_image, shell_image
 from tests.support.sandbox import TEST_LIMITS
 from worker.runner.base import InfrastructureError, RunSpec, SubmissionFailure
 from worker.runner.docker import DockerRunner
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def docker_client(request):
+    """Every test here runs on both image stores (tests/support/engines.py)."""
+    return engine_client(request)
 
 
 def _unique_saved_image(docker_client, tmp_path, **kwargs):
@@ -41,36 +48,45 @@ def _spec(image, tmp_path, name):
     )
 
 
+def _ids(docker_client) -> set[str]:
+    return {image.id for image in docker_client.images.list(all=True)}
+
+
 def test_tarball_is_loaded_run_and_removed(docker_client, runner, tmp_path):
-    tarball, image_id = _unique_saved_image(docker_client, tmp_path)
-    image = runner.load_image(tarball, expected_id=image_id)
+    tarball, config_digest = _unique_saved_image(docker_client, tmp_path)
+    before = _ids(docker_client)
+    image = runner.load_image(tarball, expected_id=config_digest)
     assert image.loaded
-    assert image.image_id == image_id
+    # The engine's own ID: the config digest on the classic store, the digest of
+    # the manifest it made on the containerd store.
+    assert (image.image_id == config_digest) == (not is_containerd_store(docker_client))
+    assert _ids(docker_client) - before == {image.image_id}
     assert image.user == "1000:1000"
     result = runner.run(_spec(image, tmp_path, f"podium-sub-load{uuid.uuid4().hex[:8]}-1"))
     assert result.exit_code == 0
     runner.remove_image(image)
     with pytest.raises(docker.errors.ImageNotFound):
-        docker_client.images.get(image_id)
+        docker_client.images.get(image.image_id)
 
 
 def test_an_image_already_present_is_neither_loaded_nor_removed(docker_client, runner, tmp_path):
     reference = shell_image(docker_client, "true")
     tarball = tmp_path / "present.tar"
-    image_id = save_image(docker_client, reference, tarball)
-    image = runner.load_image(tarball, expected_id=image_id)
+    config_digest = save_image(docker_client, reference, tarball)
+    image = runner.load_image(tarball, expected_id=config_digest)
     assert not image.loaded
+    assert image.image_id == docker_client.images.get(reference).id
     runner.remove_image(image)
-    assert docker_client.images.get(reference).id == image_id
+    assert docker_client.images.get(reference).id == image.image_id
 
 
 def test_a_tarball_holding_another_image_is_refused_and_unloaded(docker_client, runner, tmp_path):
-    tarball, image_id = _unique_saved_image(docker_client, tmp_path)
+    tarball, _ = _unique_saved_image(docker_client, tmp_path)
+    before = _ids(docker_client)
     expected = "sha256:" + "ab" * 32
     with pytest.raises(InfrastructureError, match="not the accepted image"):
         runner.load_image(tarball, expected_id=expected)
-    with pytest.raises(docker.errors.ImageNotFound):
-        docker_client.images.get(image_id)
+    assert _ids(docker_client) == before
 
 
 def test_a_file_that_is_not_an_image_is_the_teams_fault(runner, tmp_path):

@@ -8,17 +8,25 @@ import uuid
 
 import pytest
 
+from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
-from worker.runner.base import ImageRef, RunSpec
+from worker.runner.base import MIB, ImageRef, RunSpec
 from worker.runner.docker import DockerRunner
 
 pytestmark = pytest.mark.docker
 
+
+@pytest.fixture(params=ENGINE_NAMES)
+def docker_client(request):
+    """Every test here runs on both image stores (tests/support/engines.py)."""
+    return engine_client(request)
+
+
 SCRIPT = "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status\nid -u; id -g\nsleep 2\n"
 
 
-def _inspect_while_running(docker_client, name: str, timeout: float = 10.0) -> dict:
+def _inspect_while_running(docker_client, name: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = docker_client.containers.list(filters={"name": f"^/{name}$"})
@@ -62,6 +70,7 @@ def test_every_sandbox_flag_is_set(docker_client, runner, tmp_path):
     assert host["PidsLimit"] == TEST_LIMITS.pids
     assert host["NanoCpus"] == int(TEST_LIMITS.cpus * 1e9)
     assert host["Tmpfs"] == {"/tmp": f"size={TEST_LIMITS.tmp_bytes},mode=1777"}
+    assert host["ShmSize"] == spec.shm_bytes == 64 * MIB  # the original contract's /dev/shm
     assert not host["DeviceRequests"]
     assert not host["Devices"]
     assert not host["Binds"]

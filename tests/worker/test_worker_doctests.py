@@ -9,9 +9,11 @@ import pytest
 
 MODULES = [
     "worker.outputs",
-    "worker.pipeline",
     "worker.runner.base",
+    "worker.runner.imagestore",
     "worker.runner.outbox",
+    "worker.runner.users",
+    "worker.staging",
     "worker.storage",
 ]
 

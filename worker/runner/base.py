@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from backend.challenges.contract import ENGINE_SHM_MB, RootPolicy
+
 KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
@@ -95,19 +97,29 @@ class ImageRef:
     image_id
         The engine's image ID (``sha256:...``).
     user
-        The numeric ``uid:gid`` the image declares (never root).
+        The numeric ``uid:gid`` the container runs as (never root): the one the
+        image declares, or an unprivileged one for an image that declares root
+        under a phase that runs such images (``unprivileged``).
     loaded
         Whether this run loaded it (and so removes it afterwards).
     volumes
         Paths the image declares as ``VOLUME``; each gets a small tmpfs, since
         the engine would otherwise give it a writable, uncapped volume on the
         host's disk.
+    unprivileged
+        Whether ``user`` replaces the root the image declares.
+    entrypoint, cmd
+        The image's ENTRYPOINT and CMD (what the run contract's arguments are
+        appended to).
     """
 
     image_id: str
     user: str
     loaded: bool
     volumes: tuple[str, ...] = ()
+    unprivileged: bool = False
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +147,11 @@ class RunSpec:
     replaces
         Names of earlier attempts' containers, removed (with their keeper and
         volume) before this one starts: a worker that died leaves them running.
+    args
+        The run contract's arguments, appended to the image's command (see
+        :meth:`command`).
+    shm_bytes
+        Size of ``/dev/shm`` (a tmpfs whose pages count in the memory limit).
     """
 
     name: str
@@ -145,6 +162,32 @@ class RunSpec:
     gpus: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    shm_bytes: int = ENGINE_SHM_MB * MIB
+
+    def command(self) -> list[str] | None:
+        """The command handed to the engine; ``None`` runs the image's own.
+
+        Arguments are appended to what the image runs: with an ENTRYPOINT they
+        replace CMD (``docker run IMAGE ARGS``), without one they follow CMD.
+
+        Examples
+        --------
+        >>> image = ImageRef(image_id="i", user="1:1", loaded=False,
+        ...                  entrypoint=("/bin/bash", "/user/run.sh"), cmd=("ignored",))
+        >>> RunSpec(name="n", image=image, input_dir=Path(), output_dir=Path(),
+        ...         limits=RunLimits(), args=("/input/cases.csv",)).command()
+        ['/input/cases.csv']
+        >>> image = ImageRef(image_id="i", user="1:1", loaded=False, cmd=("python3", "p.py"))
+        >>> RunSpec(name="n", image=image, input_dir=Path(), output_dir=Path(),
+        ...         limits=RunLimits(), args=("/input",)).command()
+        ['python3', 'p.py', '/input']
+        """
+        if not self.args:
+            return None
+        if self.image.entrypoint:
+            return list(self.args)
+        return [*self.image.cmd, *self.args]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -267,13 +310,20 @@ def _printable(data: bytes) -> str:
 class ContainerRunner(Protocol):
     """Runs a submission's image sandboxed; the Docker implementation is the real one."""
 
-    def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
+    def load_image(
+        self, tarball: Path, *, expected_id: str, root_images: RootPolicy = "refuse"
+    ) -> ImageRef:
         """Load a ``docker save`` tarball and check it is the expected image.
+
+        ``expected_id`` is the image ID the API computed from the tarball (the
+        digest of its config), whatever the engine's own image IDs are.
+        ``root_images`` is the phase's policy for images that declare root.
 
         Raises
         ------
         SubmissionFailure
-            The image would run as root or is not a loadable image.
+            The image would run as root (and the phase refuses that) or is not
+            a loadable image.
         InfrastructureError
             The engine is unavailable, or the tarball is not the image that
             was accepted.

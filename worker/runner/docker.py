@@ -9,9 +9,14 @@ What a submission's container gets (asserted one by one in
   user, read back through a keeper container (:mod:`worker.runner.outbox`);
 * no network (``network_mode=none``), a read-only root file system, a small
   ``/tmp`` tmpfs, every capability dropped, ``no-new-privileges``, the image's
-  own non-root user, memory with swap equal to it, a pids limit, a CPU quota
+  own non-root user (or, for an image that declares root under a phase whose
+  run contract allows it, an unprivileged uid:gid of no account or group of the
+  image, :mod:`worker.runner.users`), memory with swap equal to it (``/dev/shm``
+  and ``/output`` are tmpfs and count in it), a pids limit, a CPU quota
   (at most the host's CPUs, :mod:`worker.runner.cpus`), a GPU only when
   configured, and a wall-clock limit after which it is killed;
+* the run contract's arguments appended to the image's command and its
+  ``/dev/shm`` size (:class:`~worker.runner.base.RunSpec`);
 * its log capped on the engine's disk and kept head + tail here.
 
 No client is created at import time: :class:`DockerRunner` makes one on first
@@ -34,6 +39,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
+from backend.challenges.contract import RootPolicy
 from worker.runner.base import (
     ImageRef,
     InfrastructureError,
@@ -43,7 +49,9 @@ from worker.runner.base import (
     SubmissionFailure,
 )
 from worker.runner.cpus import CpuShare
+from worker.runner.imagestore import ImageStore, check_tarball_is
 from worker.runner.outbox import ensure_keeper_image, unpack_outputs
+from worker.runner.users import needs_account_files, run_user
 
 #: The engine keeps at most this much log per container on its disk.
 _ENGINE_LOG_OPTS = {"max-size": "8m", "max-file": "2"}
@@ -64,45 +72,6 @@ def _declared_volumes(image: Any) -> tuple[str, ...]:
     return tuple(sorted((image.attrs.get("Config") or {}).get("Volumes") or {}))
 
 
-def _user_is_root(user: str) -> bool:
-    name = user.split(":", 1)[0].strip()
-    return name in {"", "root", "0"}
-
-
-def _passwd_lookup(files: dict[str, str], user: str) -> str:
-    """Resolve ``name[:group]`` against the image's passwd/group files to ``uid:gid``."""
-    name, _, group = user.partition(":")
-    uid = gid = None
-    for line in files.get("passwd", "").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 4 and name in {fields[0], fields[2]}:
-            uid, gid = fields[2], fields[3]
-            break
-    if uid is None:
-        if not name.isdigit():
-            raise SubmissionFailure(
-                "image_user",
-                f"The image's USER {user!r} is not in its /etc/passwd. Use a numeric "
-                "user, e.g. `USER 1000:1000`.",
-            )
-        uid, gid = name, name
-    if group:
-        gid = group if group.isdigit() else None
-        for line in files.get("group", "").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 3 and fields[0] == group:
-                gid = fields[2]
-        if gid is None:
-            raise SubmissionFailure(
-                "image_user", f"The image's USER group {group!r} is not in its /etc/group."
-            )
-    if uid == "0":
-        raise SubmissionFailure(
-            "image_user", f"The image's USER {user!r} is root (uid 0); use a non-root user."
-        )
-    return f"{uid}:{gid}"
-
-
 class DockerRunner:
     """:class:`~worker.runner.base.ContainerRunner` on a Docker engine.
 
@@ -116,6 +85,7 @@ class DockerRunner:
         self._client_factory = client_factory
         self._client: Any = None
         self._cpus = CpuShare(lambda: self.client.info())  # noqa: PLW0108 - client made lazily
+        self._store = ImageStore(lambda: self.client.info())  # noqa: PLW0108
 
     @property
     def client(self) -> Any:
@@ -129,12 +99,16 @@ class DockerRunner:
         return self._client
 
     # -- images -------------------------------------------------------------
-    def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
+    def load_image(
+        self, tarball: Path, *, expected_id: str, root_images: RootPolicy = "refuse"
+    ) -> ImageRef:
         """Load a ``docker save`` tarball unless the engine holds the image already.
 
         An image ID is the hash of the image's configuration, which names every
         layer's content, so an image already present under the expected ID is
-        that image and is neither loaded again nor removed afterwards.
+        that image and is neither loaded again nor removed afterwards. (The
+        containerd image store finds no image by that ID: there the tarball is
+        loaded, and removed afterwards only if this load added it.)
         """
         if not tarball.is_file():
             raise InfrastructureError(f"the submission's image tarball {tarball} is missing")
@@ -143,30 +117,34 @@ class DockerRunner:
                 image = self.client.images.get(expected_id)
                 loaded = False
             except docker.errors.ImageNotFound:
-                image = self._load(tarball, expected_id=expected_id)
-                loaded = True
+                image, loaded = self._load(
+                    tarball, expected_id=expected_id, root_images=root_images
+                )
         try:
-            user = self._image_user(image)
+            return self._image_ref(image, loaded=loaded, root_images=root_images)
         except SubmissionFailure:
             if loaded:
                 self.remove_image(ImageRef(image_id=image.id, user="", loaded=True))
             raise
-        return ImageRef(
-            image_id=str(image.id), user=user, loaded=loaded, volumes=_declared_volumes(image)
-        )
 
-    def present_image(self, reference: str) -> ImageRef:
+    def present_image(self, reference: str, *, root_images: RootPolicy = "refuse") -> ImageRef:
         """An image the engine already holds (never removed by :meth:`remove_image`)."""
         with _engine_errors("inspecting the image"):
             image = self.client.images.get(reference)
-        return ImageRef(
-            image_id=str(image.id),
-            user=self._image_user(image),
-            loaded=False,
-            volumes=_declared_volumes(image),
-        )
+        return self._image_ref(image, loaded=False, root_images=root_images)
 
-    def _load(self, tarball: Path, *, expected_id: str) -> Any:
+    def _load(
+        self, tarball: Path, *, expected_id: str, root_images: RootPolicy
+    ) -> tuple[Any, bool]:
+        """Load the tarball: the accepted image and whether this load added it.
+
+        On the classic store the engine names the image by its config digest and
+        so checks it; on the containerd store the engine names it by its
+        manifest digest and the tarball's config digest is checked here
+        (:mod:`worker.runner.imagestore`).
+        """
+        containerd = self._store.containerd()
+        before = {str(i.id) for i in self.client.images.list(all=True)} if containerd else set()
         try:
             with tarball.open("rb") as stream:
                 images = self.client.images.load(stream)
@@ -179,18 +157,24 @@ class DockerRunner:
                 "image_invalid", f"The uploaded file is not a loadable `docker save` image: {exc}"
             ) from exc
         found = {str(image.id) for image in images}
-        if expected_id not in found:
-            for image_id in found:
+        try:
+            if containerd:
+                check_tarball_is(tarball, expected_id=expected_id, root_images=root_images)
+            wanted = next(iter(found)) if containerd and len(found) == 1 else expected_id
+            if wanted not in found:
+                raise InfrastructureError(
+                    f"the stored tarball holds {sorted(found)}, not the accepted image "
+                    f"{expected_id}: the stored file was altered or corrupted"
+                )
+        except InfrastructureError:
+            for image_id in found - before:
                 with contextlib.suppress(docker.errors.APIError):
                     self.client.images.remove(image_id, noprune=False)
-            raise InfrastructureError(
-                f"the stored tarball holds {sorted(found)}, not the accepted image "
-                f"{expected_id}: the stored file was altered or corrupted"
-            )
-        return self.client.images.get(expected_id)
+            raise
+        return self.client.images.get(wanted), wanted not in before
 
-    def _image_user(self, image: Any) -> str:
-        """The image's non-root user as a numeric ``uid:gid`` (and a command to run)."""
+    def _image_ref(self, image: Any, *, loaded: bool, root_images: RootPolicy) -> ImageRef:
+        """What running ``image`` needs: its command and the numeric user it runs as."""
         config = image.attrs.get("Config") or {}
         if not config.get("Entrypoint") and not config.get("Cmd"):
             raise SubmissionFailure(
@@ -198,17 +182,20 @@ class DockerRunner:
                 "The image has neither ENTRYPOINT nor CMD, so there is nothing to run. Add "
                 'e.g. `ENTRYPOINT ["python", "/app/predict.py"]` to the Dockerfile.',
             )
-        user = str(config.get("User") or "")
-        if _user_is_root(user):
-            raise SubmissionFailure(
-                "image_user",
-                "The image runs as root. Add a non-root user to the Dockerfile, e.g. "
-                "`RUN useradd -u 1000 app` and `USER 1000:1000`.",
-            )
-        name, _, group = user.partition(":")
-        if name.isdigit() and group.isdigit():
-            return f"{name}:{group}"
-        return _passwd_lookup(self._read_account_files(image), user)
+        declared = str(config.get("User") or "")
+        files = (
+            self._read_account_files(image) if needs_account_files(declared, root_images) else {}
+        )
+        user = run_user(declared, policy=root_images, files=files)
+        return ImageRef(
+            image_id=str(image.id),
+            user=user.user,
+            loaded=loaded,
+            volumes=_declared_volumes(image),
+            unprivileged=user.unprivileged,
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            cmd=tuple(config.get("Cmd") or ()),
+        )
 
     def _read_account_files(self, image: Any) -> dict[str, str]:
         """``/etc/passwd`` and ``/etc/group`` of an image, read without running it."""
@@ -359,7 +346,13 @@ class DockerRunner:
             "network_disabled": True,
             "user": spec.image.user,
             "hostname": "sandbox",
-            "environment": dict(spec.env),
+            # A root image run unprivileged would find HOME=/root, which it cannot write.
+            "environment": {
+                **({"HOME": "/tmp"} if spec.image.unprivileged else {}),  # noqa: S108
+                **spec.env,
+            },
+            "command": spec.command(),
+            "shm_size": spec.shm_bytes,
             "mounts": [
                 docker.types.Mount(
                     "/input", str(spec.input_dir.resolve()), type="bind", read_only=True
