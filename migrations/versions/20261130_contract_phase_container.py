@@ -1,7 +1,7 @@
 """phase run contract (the phase's ``container:`` block; NULL keeps the original contract)
 
 Revision ID: c0a7e11d2f30
-Revises: 8ea9b8b0c7a7
+Revises: 3c1a5e7d9b20
 Create Date: 2026-11-30 00:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "c0a7e11d2f30"
-down_revision: str | None = "8ea9b8b0c7a7"
+down_revision: str | None = "3c1a5e7d9b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
