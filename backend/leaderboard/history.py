@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.db import utcnow
 from backend.enums import (
@@ -17,7 +18,7 @@ from backend.enums import (
 from backend.errors import ConflictError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, RESCORE_PHASE, enqueue
 from backend.leaderboard import cache, repository
-from backend.leaderboard.context import is_organiser, load_phase
+from backend.leaderboard.context import load_phase
 from backend.leaderboard.schemas import (
     ActionOut,
     CaseScoreOut,

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge, Phase, Task
 from backend.challenges.spec import phase_window
@@ -25,7 +26,6 @@ from backend.submissions.image_archive import ImageInfo
 from backend.submissions.models import Submission
 from backend.teams import repository as teams
 from backend.teams.models import Team
-from backend.teams.service import is_organiser
 
 #: States a team may still cancel.
 CANCELLABLE = (SubmissionStatus.RECEIVED, SubmissionStatus.QUEUED)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.deps import CurrentUser, OrganiserUser, SessionDep
 from backend.errors import NotFoundError
@@ -18,7 +19,7 @@ router = APIRouter(tags=["teams"])
 
 def team_out(session: Session, team: Team, *, viewer: User) -> TeamOut:
     """A team as ``viewer`` may see it."""
-    show_code = viewer.id == team.captain_id or service.is_organiser(viewer)
+    show_code = viewer.id == team.captain_id or is_organiser(viewer)
     return TeamOut(
         id=team.id,
         challenge_id=team.challenge_id,
