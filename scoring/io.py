@@ -26,11 +26,9 @@ import numpy.typing as npt
 import SimpleITK
 
 from scoring.errors import CaseInputError
+from scoring.formats import EXTENSIONS
 from scoring.geometry import Geometry
 from scoring.results import Mode
-
-#: File name endings accepted for ``<case_id><ext>``, in order of preference.
-EXTENSIONS: tuple[str, ...] = (".nii.gz", ".nii", ".mha")
 
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
 #: TriALS CT volume as float64 is 1.3 GiB.

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from scoring.io import EXTENSIONS
+from scoring.formats import EXTENSIONS, split_case_name
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
 from scoring.results import CaseResult, Mode
 from worker.labelcache import LabelCache
-from worker.outputs import CollectedOutputs, collect_outputs, split_case_name
+from worker.outputs import CollectedOutputs, collect_outputs
 from worker.runner.base import (
     ContainerRunner,
     ImageRef,
