@@ -32,19 +32,19 @@ from worker.context import WorkerContext, get_context
 from worker.faultpoints import pause_point
 from worker.labelcache import LabelCache
 from worker.pipeline import (
-    Timings,
     label_keys,
     run_cases,
     score_predictions,
     store_predictions,
     usable_failure,
 )
+from worker.plan import Plan
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
 from worker.storage import StorageError
+from worker.timings import Timings
 from worker.transitions import (
     BUSY,
     Outcome,
-    Plan,
     begin,
     heartbeat,
     infrastructure_fault,

@@ -15,11 +15,13 @@ from backend.challenges import repository as challenges
 from backend.enums import ScoringMode, SubmissionStatus
 from backend.leaderboard import cache
 from backend.submissions import repository as submissions
+from worker.cases import LabelSource
 from worker.context import WorkerContext, get_context
 from worker.labelcache import LabelCache
-from worker.pipeline import LabelSource, fetch_predictions, score_predictions
+from worker.pipeline import fetch_predictions, score_predictions
+from worker.plan import case_inputs
 from worker.runner.base import InfrastructureError
-from worker.transitions import case_inputs, write_scores
+from worker.scores import write_scores
 
 log = structlog.get_logger(__name__)
 

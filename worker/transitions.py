@@ -13,16 +13,17 @@ import structlog
 from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
-from backend.challenges import repository as challenges
 from backend.db import utcnow
-from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
+from backend.enums import TERMINAL_STATUSES, SubmissionStatus
 from backend.submissions import repository as submissions
 from backend.submissions.models import Submission
 from scoring.results import CaseResult
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.pipeline import CaseInput, LabelSource, Timings, scorer_version
-from worker.runner.base import InfrastructureError, RunLimits, SubmissionFailure
+from worker.plan import Plan, read_plan
+from worker.runner.base import InfrastructureError, SubmissionFailure
+from worker.scores import write_scores
+from worker.timings import Timings
 
 log = structlog.get_logger(__name__)
 
@@ -91,37 +92,6 @@ def heartbeat(context: WorkerContext, plan: Plan) -> bool:
         return True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
-    """Everything a run needs, read under the row lock when it starts."""
-
-    submission_id: int
-    attempt: int
-    tarball_key: str
-    image_digest: str
-    limits: RunLimits
-    cases: tuple[CaseInput, ...]
-    sample_cases: tuple[CaseInput, ...]
-    labels: dict[str, LabelSource]
-    preflight: bool
-    mode: ScoringMode
-    gpu: bool = False
-    container_prefix: str = "podium"
-
-    def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
-        """``{prefix}-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
-        name = f"{self.container_prefix}-sub-{self.submission_id}-{attempt or self.attempt}"
-        return f"{name}-preflight" if preflight else name
-
-    def earlier_containers(self) -> tuple[str, ...]:
-        """Names earlier attempts may have left running."""
-        return tuple(
-            self.container_name(a, preflight=p)
-            for a in range(1, self.attempt)
-            for p in (False, True)
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How a call ended: the status it left, and a retry delay for infrastructure faults."""
@@ -129,52 +99,6 @@ class Outcome:
     status: str
     retry_in: float | None = None
     timings: Timings | None = None
-
-
-def case_inputs(cases: list[object]) -> tuple[CaseInput, ...]:
-    return tuple(
-        CaseInput(case_pk=c.id, case_key=c.case_key, input_keys=tuple(c.input_paths))  # type: ignore[attr-defined]
-        for c in cases
-    )
-
-
-def read_plan(session: Session, submission: Submission, context: WorkerContext) -> Plan:
-    found = challenges.phase_context(session, submission.phase_id)
-    if found is None:
-        raise InfrastructureError(f"phase {submission.phase_id} of the submission is gone")
-    phase, task, _ = found
-    labels = {
-        paradigm: LabelSource(
-            paradigm=paradigm,
-            label_set_id=ls.id,
-            version=ls.version,
-            sha256=ls.sha256,
-            storage_path=ls.storage_path,
-        )
-        for paradigm, ls in challenges.active_label_sets(session, task.id).items()
-        if paradigm in task.paradigms
-    }
-    missing = [p for p in task.paradigms if p not in labels]
-    if missing:
-        raise InfrastructureError(f"task {task.slug} has no active label set for {missing}")
-    return Plan(
-        submission_id=submission.id,
-        attempt=submission.attempt,
-        tarball_key=submission.tarball_path,
-        image_digest=submission.image_digest,
-        limits=context.settings.limits(
-            time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
-        ),
-        cases=case_inputs(list(challenges.list_cases(session, phase_id=phase.id, sample=False))),
-        sample_cases=case_inputs(
-            list(challenges.list_cases(session, phase_id=phase.id, sample=True))
-        ),
-        labels=labels,
-        preflight=phase.kind == PhaseKind.FINAL,
-        gpu=phase.gpu,
-        mode=ScoringMode.PAPER,
-        container_prefix=context.settings.container_prefix,
-    )
 
 
 def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
@@ -289,51 +213,6 @@ def persist(
             failure_class="",
         )
         return True
-
-
-def write_scores(
-    session: Session,
-    submission_id: int,
-    *,
-    labels: dict[str, LabelSource],
-    mode: ScoringMode,
-    cases: tuple[CaseInput, ...],
-    results: dict[tuple[str, str], CaseResult],
-) -> int:
-    """Upsert CaseScores into the submission's evaluation for these label sets.
-
-    The evaluation is found by (label sets, scorer version, mode) or created,
-    so a repeated run or re-scoring overwrites rather than duplicates.
-    """
-    described = {p: label.describe() for p, label in sorted(labels.items())}
-    version = scorer_version()
-    evaluation = submissions.latest_evaluation(session, submission_id)
-    if evaluation is None or (
-        evaluation.label_sets,
-        evaluation.scorer_version,
-        evaluation.mode,
-    ) != (
-        described,
-        version,
-        mode,
-    ):
-        evaluation = submissions.create_evaluation(
-            session,
-            submission_id=submission_id,
-            label_sets=described,
-            scorer_version=version,
-            mode=mode,
-        )
-    pk = {c.case_key: c.case_pk for c in cases}
-    for (case_key, paradigm), result in sorted(results.items()):
-        submissions.upsert_case_score(
-            session,
-            evaluation_id=evaluation.id,
-            case_id=pk[case_key],
-            paradigm=paradigm,
-            result=result.to_dict(),
-        )
-    return evaluation.id
 
 
 def record_fault(

@@ -25,7 +25,7 @@ from backend.ops.instruments import observe_evaluation
 from tests.backend.conftest import World
 from tests.backend.factories import make_submission
 from worker import tasks
-from worker.pipeline import Timings
+from worker.timings import Timings
 from worker.transitions import Outcome
 
 pytestmark = pytest.mark.postgres
