@@ -11,7 +11,8 @@ from backend.challenges.models import Challenge, Phase, Task
 from backend.errors import NotFoundError
 from backend.leaderboard import repository
 from backend.leaderboard.repository import PhaseCase
-from backend.leaderboard.schemas import PhaseRef
+from backend.leaderboard.schemas import PhaseRef, TeamRef
+from backend.teams.models import Team
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class PhaseContext:
             paradigms=list(self.task.paradigms),
             centres=self.centres,
         )
+
+
+def team_ref(team: Team) -> TeamRef:
+    """A team as responses name it."""
+    return TeamRef(id=team.id, name=team.name, affiliated=team.organiser_affiliated)
 
 
 def load_phase(session: Session, phase_id: int) -> PhaseContext:

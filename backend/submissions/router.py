@@ -1,19 +1,25 @@
-"""Container submissions: streamed upload under quota, listing, cancelling."""
+"""Container submissions: streamed upload under quota, listing, history, cancelling, and the
+actions on one submission (select, re-score, case scores)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import User
 from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
-from backend.submissions import repository, service
+from backend.deps import CurrentUser, OrganiserUser, SessionDep, SettingsDep, session_released
+from backend.leaderboard.schemas import ActionOut
+from backend.submissions import actions, history, repository, service
 from backend.submissions.image_archive import inspect_image_archive
 from backend.submissions.models import Submission
 from backend.submissions.schemas import (
+    CaseScoresOut,
+    History,
     LedgerEntryOut,
     QuotaOut,
     SubmissionOut,
@@ -129,3 +135,37 @@ def cancel_submission(submission_id: int, user: CurrentUser, session: SessionDep
     """Cancel a queued submission; its quota slot is refunded (409 once it has started)."""
     submission = service.cancel(session, user=user, submission_id=submission_id)
     return _out(session, user=user, submission=submission)
+
+
+@router.get("/phases/{phase_id}/history", response_model=History)
+def get_history(
+    phase_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    team_id: Annotated[int | None, Query(description="Another team (organisers only).")] = None,
+) -> History:
+    """Your team's submissions with status, failure class, message, runtime and (validation
+    phases only) log tail, which one counts, the remaining quota and the quota ledger."""
+    return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
+
+
+@router.get("/submissions/{submission_id}/case-scores", response_model=CaseScoresOut)
+def get_case_scores(submission_id: int, _: OrganiserUser, session: SessionDep) -> CaseScoresOut:
+    """A submission's per-case scores from its latest evaluation (organisers)."""
+    return actions.case_scores(session, submission_id=submission_id)
+
+
+@router.post("/submissions/{submission_id}/rescore", response_model=ActionOut)
+def rescore_submission(
+    submission_id: int, organiser: OrganiserUser, session: SessionDep, settings: SettingsDep
+) -> ActionOut:
+    """Queue a finished submission for another run and scoring (organisers; audited)."""
+    return actions.rescore(
+        session, submission_id=submission_id, actor=organiser, queue=settings.evaluation_queue
+    )
+
+
+@router.post("/submissions/{submission_id}/select", response_model=ActionOut)
+def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
+    """Make this succeeded submission the one your team is ranked by (`selected` phases)."""
+    return actions.select(session, submission_id=submission_id, user=user)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from backend.enums import SubmissionStatus
+from backend.leaderboard.schemas import PhaseRef, TeamRef
 
 
 class SubmissionOut(BaseModel):
@@ -67,3 +69,73 @@ class TeamSubmissionsOut(BaseModel):
     phase_id: int
     quota: QuotaOut
     submissions: list[SubmissionOut]
+
+
+class HistoryQuotaOut(BaseModel):
+    """The team's submission quota in the phase."""
+
+    limit: int
+    used: int
+    remaining: int
+
+
+class HistoryLedgerEntryOut(BaseModel):
+    """One quota movement."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    submission_id: int
+    slot: int
+    change: int
+    reason: str
+    at: datetime
+
+
+class HistorySubmission(BaseModel):
+    """A submission as its team sees it (``log_tail`` only on validation phases)."""
+
+    id: int
+    status: SubmissionStatus
+    failure_class: str | None
+    message: str
+    runtime_s: float | None
+    log_tail: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    size_bytes: int
+    selected: bool
+    counted: bool
+
+
+class History(BaseModel):
+    """A team's submissions, quota and quota ledger in a phase."""
+
+    phase: PhaseRef
+    team: TeamRef
+    quota: HistoryQuotaOut
+    ledger: list[HistoryLedgerEntryOut]
+    submissions: list[HistorySubmission]
+    logs_shown: bool
+
+
+class CaseScoreOut(BaseModel):
+    """One stored per-case result (organisers)."""
+
+    case: str
+    centre: str
+    paradigm: str
+    status: str
+    dice: float
+    result: dict[str, Any]
+
+
+class CaseScoresOut(BaseModel):
+    """A submission's per-case scores from its latest evaluation."""
+
+    submission_id: int
+    team: TeamRef
+    evaluation_id: int | None
+    scorer_version: str | None
+    mode: str | None
+    scores: list[CaseScoreOut]
