@@ -14,10 +14,10 @@ guarded evaluation and retries.
 
 from __future__ import annotations
 
-from backend.jobs import EVALUATE_SUBMISSION, LocalJobQueue
+from backend.jobs import EVALUATE_SUBMISSION, RESCORE_PHASE, LocalJobQueue
 from worker.context import WorkerContext
 from worker.rescoring import rescore_phase
-from worker.tasks import RESCORE_PHASE, run_embedded
+from worker.tasks import run_embedded
 
 
 def embedded_queue(*, context: WorkerContext | None = None) -> LocalJobQueue:
