@@ -22,8 +22,9 @@ from backend.challenges import repository as challenges
 from backend.db import utcnow
 from backend.enums import PhaseKind, SubmissionStatus
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import IN_PROGRESS
 from worker.context import WorkerContext, get_context
-from worker.transitions import IN_PROGRESS, audit_recovery, heartbeat_stale
+from worker.transitions import audit_recovery, heartbeat_stale
 
 log = structlog.get_logger(__name__)
 

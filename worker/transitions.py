@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
 from backend.db import utcnow
-from backend.enums import TERMINAL_STATUSES, SubmissionStatus
+from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import FINISHED, IN_PROGRESS, UNFINISHED
 from backend.submissions.models import Submission
 from scoring.results import CaseResult
 from worker.config import WorkerSettings
@@ -26,22 +27,6 @@ from worker.scores import write_scores
 from worker.timings import Timings
 
 log = structlog.get_logger(__name__)
-
-STARTABLE = frozenset(
-    {
-        SubmissionStatus.RECEIVED,
-        SubmissionStatus.QUEUED,
-        SubmissionStatus.PREFLIGHT,
-        SubmissionStatus.RUNNING,
-        SubmissionStatus.SCORING,
-    }
-)
-
-
-#: States of a run in progress; its worker refreshes ``updated_at`` as a heartbeat.
-IN_PROGRESS = frozenset(
-    {SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING, SubmissionStatus.SCORING}
-)
 
 #: What :func:`begin` returns when a live worker holds the submission.
 BUSY = "busy"
@@ -107,7 +92,7 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
         submission = submissions.get_submission_for_update(session, submission_id)
         if submission is None:
             return "missing"
-        if submission.status not in STARTABLE:
+        if submission.status not in UNFINISHED:
             return submission.status.value
         if submission.status in IN_PROGRESS and not heartbeat_stale(
             submission, grace_s=context.settings.takeover_after_s
@@ -264,6 +249,6 @@ def infrastructure_fault(context: WorkerContext, plan: Plan, exc: Exception) -> 
         submission = submissions.get_submission_for_update(session, plan.submission_id)
         if submission is None or submission.attempt != plan.attempt:
             return Outcome(status="superseded")
-        if submission.status in TERMINAL_STATUSES:
+        if submission.status in FINISHED:
             return Outcome(status=submission.status.value)
         return record_fault(session, submission, settings=context.settings, exc=exc)

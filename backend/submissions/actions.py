@@ -17,14 +17,10 @@ from backend.leaderboard import repository as boards
 from backend.leaderboard.context import load_phase, team_ref
 from backend.leaderboard.schemas import ActionOut
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import RESCORABLE
 from backend.submissions.models import Submission
 from backend.submissions.schemas import CaseScoreOut, CaseScoresOut
 from backend.teams import repository as teams
-
-#: States an organiser may send back to the queue for another run and scoring.
-RESCORABLE = frozenset(
-    {SubmissionStatus.SUCCEEDED, SubmissionStatus.FAILED, SubmissionStatus.ERROR}
-)
 
 
 def _submission(session: Session, submission_id: int) -> Submission:

@@ -16,12 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
-from backend.enums import (
-    REFUNDING_STATUSES,
-    TERMINAL_STATUSES,
-    ScoringMode,
-    SubmissionStatus,
-)
+from backend.enums import ScoringMode, SubmissionStatus
+from backend.submissions.lifecycle import FINISHED, LIFECYCLE, REFUNDING, check_move
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 
 
@@ -163,12 +159,19 @@ def set_status(
 ) -> None:
     """Move a submission to ``status``, stamping times and refunding where due.
 
-    Entering ``preflight``/``running`` stamps ``started_at`` (first time only);
-    a terminal state stamps ``finished_at`` and ``runtime_s``; a refunding
-    state (``failed_preflight``, ``error``, ``cancelled``) releases the slot.
-    The caller holds the row lock (:func:`get_submission_for_update`) and has
-    checked that the transition is allowed.
+    Entering a state whose container runs (``preflight``, ``running``) stamps
+    ``started_at`` (first time only); a finished state stamps ``finished_at``
+    and ``runtime_s``; a refunding state (``failed_preflight``, ``error``,
+    ``cancelled``) releases the slot (:mod:`backend.submissions.lifecycle`).
+    The caller holds the row lock (:func:`get_submission_for_update`).
+
+    Raises
+    ------
+    TransitionError
+        The lifecycle does not allow the move (a bug in the caller, which
+        checks the state first); nothing is changed.
     """
+    check_move(submission.status, status)
     now = now or utcnow()
     submission.status = status
     if message is not None:
@@ -179,16 +182,13 @@ def set_status(
         submission.log_tail = log_tail
     if status == SubmissionStatus.QUEUED and submission.queued_at is None:
         submission.queued_at = now
-    if (
-        status in (SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING)
-        and submission.started_at is None
-    ):
+    if LIFECYCLE[status].container and submission.started_at is None:
         submission.started_at = now
-    if status in TERMINAL_STATUSES:
+    if status in FINISHED:
         submission.finished_at = now
         if submission.started_at is not None:
             submission.runtime_s = (now - submission.started_at).total_seconds()
-    if status in REFUNDING_STATUSES:
+    if status in REFUNDING:
         refund_slot(session, submission, reason=f"refunded: {status.value}")
     session.flush()
 

@@ -23,12 +23,10 @@ from backend.jobs import EVALUATE_SUBMISSION, enqueue
 from backend.storage import StagedUpload, delete_on_rollback, move_into_place
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
+from backend.submissions.lifecycle import CANCELLABLE
 from backend.submissions.models import Submission
 from backend.teams import repository as teams
 from backend.teams.models import Team
-
-#: States a team may still cancel.
-CANCELLABLE = (SubmissionStatus.RECEIVED, SubmissionStatus.QUEUED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.audit.models import AuditEvent
-from backend.enums import TERMINAL_STATUSES
 from backend.submissions import repository as subs
+from backend.submissions.lifecycle import FINISHED
 from backend.submissions.models import Evaluation, Submission
 from tests.support.celery_worker import CeleryWorker as Worker
 from worker.context import WorkerContext
@@ -160,7 +160,7 @@ def wait_terminal(
     while True:
         with context.session_factory() as session:
             rows = {i: session.get(Submission, i) for i in wanted}
-        pending = {i: r.status.value for i, r in rows.items() if r.status not in TERMINAL_STATUSES}
+        pending = {i: r.status.value for i, r in rows.items() if r.status not in FINISHED}
         if not pending:
             return rows  # type: ignore[return-value]
         if time.monotonic() > deadline:

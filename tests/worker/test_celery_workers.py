@@ -17,7 +17,8 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
-from backend.enums import TERMINAL_STATUSES, SubmissionStatus
+from backend.enums import SubmissionStatus
+from backend.submissions import lifecycle
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
 from tests.support.celery_worker import CeleryWorker
@@ -61,7 +62,7 @@ def _wait_status(context, submission_id, statuses, timeout=90.0) -> Submission:
             submission = session.get(Submission, submission_id)
             if submission.status in statuses:
                 return submission
-            if submission.status in TERMINAL_STATUSES:
+            if submission.status in lifecycle.FINISHED:
                 raise AssertionError(f"submission ended {submission.status}: {submission.message}")
         time.sleep(0.2)
     raise AssertionError(f"submission {submission_id} stayed {submission.status}")
