@@ -1,4 +1,8 @@
-"""A team's submission history in a phase: submissions, which one counts, quota, ledger."""
+"""A team's submission history in a phase: submissions, which one counts, quota, ledger.
+
+The one answer behind ``GET /phases/{id}/submissions`` and its other name
+``GET /phases/{id}/history`` (the team page's).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,41 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import User
 from backend.auth.roles import is_organiser
-from backend.enums import PhaseKind
+from backend.enums import SubmissionStatus
 from backend.errors import ForbiddenError, NotFoundError
-from backend.leaderboard import repository
-from backend.leaderboard.context import load_phase, team_ref
+from backend.leaderboard import repository as boards
+from backend.leaderboard.context import PhaseContext, load_phase, team_ref
 from backend.leaderboard.selection import counted_submissions
 from backend.submissions import repository as submissions
-from backend.submissions.schemas import (
-    History,
-    HistoryLedgerEntryOut,
-    HistoryQuotaOut,
-    HistorySubmission,
-)
+from backend.submissions.lifecycle import team_sees_log
+from backend.submissions.schemas import History, HistorySubmission, LedgerEntryOut, QuotaOut
+from backend.submissions.service import submission_out
 from backend.teams import repository as teams
+from backend.teams.models import Team
+
+
+def _team(ctx: PhaseContext, session: Session, *, user: User, team_id: int | None) -> Team:
+    """The team whose history ``user`` asks for (their own when ``team_id`` is ``None``)."""
+    challenge = ctx.challenge
+    if team_id is None:
+        team = teams.team_of(session, user_id=user.id, challenge_id=challenge.id)
+        if team is None:
+            raise ForbiddenError(
+                f"you are not in a team of {challenge.slug}"
+                + ("; pass team_id to see a team's submissions" if is_organiser(user) else "")
+            )
+        return team
+    found = teams.get_team(session, team_id)
+    if found is None or found.challenge_id != challenge.id:
+        raise NotFoundError("team", team_id)
+    mine = teams.membership(session, user_id=user.id, challenge_id=challenge.id)
+    if not is_organiser(user) and (mine is None or mine.team_id != found.id):
+        raise ForbiddenError("you may only see your own team's submissions")
+    return found
 
 
 def team_history(session: Session, *, phase_id: int, user: User, team_id: int | None) -> History:
-    """A team's submissions, quota and ledger in a phase.
+    """A team's submissions (newest first), the one that counts, its quota and ledger.
 
     Parameters
     ----------
@@ -38,62 +60,41 @@ def team_history(session: Session, *, phase_id: int, user: User, team_id: int | 
     Raises
     ------
     DomainError
-        404 for an unknown phase or team (or no team of the user's), 403 for
-        another team's history without the organiser role.
+        404 for an unknown phase or team; 403 without a team of one's own, or
+        for another team's history without the organiser role.
     """
     ctx = load_phase(session, phase_id)
-    organiser = is_organiser(user)
-    if team_id is None:
-        team = teams.team_of(session, user_id=user.id, challenge_id=ctx.challenge.id)
-        if team is None:
-            raise NotFoundError(f"your team in challenge {ctx.challenge.slug!r}", "(none)")
-    else:
-        found = teams.get_team(session, team_id)
-        if found is None or found.challenge_id != ctx.challenge.id:
-            raise NotFoundError("team", team_id)
-        team = found
-        mine = teams.membership(session, user_id=user.id, challenge_id=ctx.challenge.id)
-        if not organiser and (mine is None or mine.team_id != team.id):
-            raise ForbiddenError("you may only see your own team's submissions")
-    # Container logs of hidden test cases could leak test data; final phases show none.
-    logs_shown = ctx.phase.kind == PhaseKind.VALIDATION or organiser
+    team = _team(ctx, session, user=user, team_id=team_id)
+    phase = ctx.phase
     counted = counted_submissions(
         (
             c
-            for c in repository.succeeded_submissions(session, phase_id=phase_id)
+            for c in boards.succeeded_submissions(session, phase_id=phase_id)
             if c.team_id == team.id
         ),
-        selection=ctx.phase.ranking_selection,
+        selection=phase.ranking_selection,
     )
     counted_id = counted[team.id].submission_id if team.id in counted else None
     used = submissions.slots_in_use(session, team_id=team.id, phase_id=phase_id)
     return History(
         phase=ctx.ref(),
         team=team_ref(team),
-        quota=HistoryQuotaOut(
-            limit=ctx.phase.submission_limit,
+        quota=QuotaOut(
+            limit=phase.submission_limit,
             used=used,
-            remaining=max(ctx.phase.submission_limit - used, 0),
+            remaining=max(phase.submission_limit - used, 0),
         ),
         ledger=[
-            HistoryLedgerEntryOut.model_validate(e)
+            LedgerEntryOut.model_validate(e)
             for e in submissions.quota_ledger(session, team_id=team.id, phase_id=phase_id)
         ],
         submissions=[
             HistorySubmission(
-                id=s.id,
-                status=s.status,
-                failure_class=s.failure_class,
-                message=s.message,
-                runtime_s=s.runtime_s,
-                log_tail=s.log_tail if logs_shown else None,
-                created_at=s.created_at,
-                finished_at=s.finished_at,
-                size_bytes=s.size_bytes,
-                selected=s.selected,
+                **submission_out(user=user, phase=phase, submission=s).model_dump(),
                 counted=s.id == counted_id,
             )
             for s in submissions.list_team_submissions(session, team_id=team.id, phase_id=phase_id)
         ],
-        logs_shown=logs_shown,
+        logs_shown=is_organiser(user)
+        or all(team_sees_log(phase.kind, status) for status in SubmissionStatus),
     )

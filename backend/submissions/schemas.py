@@ -16,7 +16,7 @@ class SubmissionOut(BaseModel):
 
     ``log_tail`` is ``None`` where the team may not read the container's log: a
     final-phase run sees the hidden test images, and its output could carry
-    them (see :func:`backend.submissions.service.logs_visible`).
+    them (see :func:`backend.submissions.lifecycle.team_sees_log`).
     """
 
     model_config = ConfigDict(from_attributes=True)
@@ -32,6 +32,7 @@ class SubmissionOut(BaseModel):
     log_tail: str | None
     image_digest: str
     image_tags: list[str]
+    selected: bool
     tarball_sha256: str
     size_bytes: int
     created_at: datetime
@@ -46,6 +47,7 @@ class LedgerEntryOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     submission_id: int
     slot: int
     change: int
@@ -59,62 +61,28 @@ class QuotaOut(BaseModel):
     limit: int
     used: int
     remaining: int
-    ledger: list[LedgerEntryOut]
 
 
-class TeamSubmissionsOut(BaseModel):
-    """A team's submissions to a phase with its remaining quota."""
+class HistorySubmission(SubmissionOut):
+    """A submission in its team's history: :class:`SubmissionOut` and whether it is ranked."""
 
-    team_id: int
-    phase_id: int
-    quota: QuotaOut
-    submissions: list[SubmissionOut]
-
-
-class HistoryQuotaOut(BaseModel):
-    """The team's submission quota in the phase."""
-
-    limit: int
-    used: int
-    remaining: int
-
-
-class HistoryLedgerEntryOut(BaseModel):
-    """One quota movement."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    submission_id: int
-    slot: int
-    change: int
-    reason: str
-    at: datetime
-
-
-class HistorySubmission(BaseModel):
-    """A submission as its team sees it (``log_tail`` only on validation phases)."""
-
-    id: int
-    status: SubmissionStatus
-    failure_class: str | None
-    message: str
-    runtime_s: float | None
-    log_tail: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    size_bytes: int
-    selected: bool
     counted: bool
 
 
 class History(BaseModel):
-    """A team's submissions, quota and quota ledger in a phase."""
+    """A team's submissions to a phase (newest first), its quota and its quota ledger.
+
+    ``logs_shown`` says whether this phase shows you the log of every run
+    (validation phases; organisers everywhere). Where it is false, a
+    submission's ``log_tail`` is set only where its log may be read (a failed
+    pre-flight, which ran on the public sample cases alone) and ``None``
+    otherwise.
+    """
 
     phase: PhaseRef
     team: TeamRef
-    quota: HistoryQuotaOut
-    ledger: list[HistoryLedgerEntryOut]
+    quota: QuotaOut
+    ledger: list[LedgerEntryOut]
     submissions: list[HistorySubmission]
     logs_shown: bool
 

@@ -18,7 +18,9 @@ function whoami(user) {
 
 function submissionsTable(history) {
   const head = ["#", "Submitted", "Status", "Failure class", "Message", "Runtime", "Size", "Counts"];
-  if (history.logs_shown) head.push("Log tail");
+  // The API withholds each log the team may not read (log_tail null); show what it sends.
+  const logs = history.logs_shown || history.submissions.some((s) => s.log_tail !== null);
+  if (logs) head.push("Log tail");
   const table = el(
     "table",
     { id: "submissions" },
@@ -39,7 +41,7 @@ function submissionsTable(history) {
         el("td", {}, s.runtime_s === null ? "–" : `${s.runtime_s.toFixed(0)} s`),
         el("td", {}, fmtBytes(s.size_bytes)),
         el("td", { class: "text" }, s.counted ? "✓ ranked" : ""),
-        history.logs_shown
+        logs
           ? el("td", { class: "text" }, s.log_tail ? el("details", {}, el("summary", {}, "log"), el("pre", { class: "log" }, s.log_tail)) : "–")
           : null,
       ),
@@ -132,7 +134,7 @@ function summary(history) {
       el("dt", {}, "Used"), el("dd", {}, String(history.quota.used)),
       el("dt", {}, "Remaining"), el("dd", { id: "quota-remaining" }, String(history.quota.remaining)),
     ),
-    history.logs_shown ? null : el("p", { class: "muted" }, "Container logs are not shown for final test phases."),
+    history.logs_shown ? null : el("p", { class: "muted" }, "Container logs of runs on the hidden test cases are not shown in final phases; a failed pre-flight's log is."),
   ].filter(Boolean);
 }
 

@@ -49,15 +49,15 @@ def test_the_table_has_every_state_and_exactly_the_documented_moves() -> None:
 
 
 def test_the_rule_sets_partition_the_states_as_documented() -> None:
-    assert lifecycle.WAITING == {S.QUEUED}
-    assert lifecycle.IN_PROGRESS == set(IN_PROGRESS)
-    assert lifecycle.CONTAINER_RUNNING == {S.PREFLIGHT, S.RUNNING}
+    assert {S.QUEUED} == lifecycle.WAITING
+    assert set(IN_PROGRESS) == lifecycle.IN_PROGRESS
+    assert {S.PREFLIGHT, S.RUNNING} == lifecycle.CONTAINER_RUNNING
     assert lifecycle.UNFINISHED.isdisjoint(lifecycle.FINISHED)
-    assert lifecycle.UNFINISHED | lifecycle.FINISHED == set(SubmissionStatus)
-    assert lifecycle.REFUNDING == {S.FAILED_PREFLIGHT, S.ERROR, S.CANCELLED}
+    assert set(SubmissionStatus) == lifecycle.UNFINISHED | lifecycle.FINISHED
+    assert {S.FAILED_PREFLIGHT, S.ERROR, S.CANCELLED} == lifecycle.REFUNDING
     assert lifecycle.REFUNDING <= lifecycle.FINISHED
-    assert lifecycle.CANCELLABLE == {S.QUEUED}
-    assert lifecycle.RESCORABLE == {S.SUCCEEDED, S.FAILED, S.ERROR}
+    assert {S.QUEUED} == lifecycle.CANCELLABLE
+    assert {S.SUCCEEDED, S.FAILED, S.ERROR} == lifecycle.RESCORABLE
     # Every state is reachable from the first one, and every unfinished one can finish.
     reached, frontier = {S.QUEUED}, [S.QUEUED]
     while frontier:
@@ -103,7 +103,8 @@ def test_set_status_walks_every_pair_of_states(db_session: Session) -> None:
         assert (submission.slot is None) == (target in lifecycle.REFUNDING), pair
         assert (submission.finished_at is not None) == (target in lifecycle.FINISHED), pair
         if target in lifecycle.FINISHED:
-            assert submission.runtime_s is not None and submission.runtime_s >= 60, pair
+            assert submission.runtime_s is not None, pair
+            assert submission.runtime_s >= 60, pair
     refunds = [
         e for e in subs.quota_ledger(db_session, team_id=team.id, phase_id=phase.id) if e.change > 0
     ]
