@@ -233,6 +233,21 @@ def store_predictions(
     return stored
 
 
+def discard_predictions(storage: Storage, *, submission_id: int) -> int:
+    """Remove a submission's stored predictions; returns how many files went.
+
+    For a submission that ended without scores: re-scoring reads succeeded
+    submissions only, so nothing of a failed run is worth keeping.
+    """
+    keys = storage.list(f"predictions/{submission_id}")
+    for key in keys:
+        try:
+            storage.delete(key)
+        except StorageError as exc:
+            raise InfrastructureError(str(exc)) from exc
+    return len(keys)
+
+
 def fetch_predictions(
     storage: Storage, *, submission_id: int, case_keys: Sequence[str], destination: Path
 ) -> dict[str, Path]:

@@ -1,20 +1,23 @@
 """What a run needs, read once from the database under the row lock.
 
 :func:`read_plan` is called by :func:`worker.transitions.begin` while it holds
-the submission's row; :func:`case_inputs` is shared with re-scoring.
+the submission's row; :func:`phase_work` (the cases and active labels of a
+phase) is shared with re-scoring.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from backend.challenges import repository as challenges
+from backend.challenges.models import Case, Phase
 from backend.enums import PhaseKind, ScoringMode
 from backend.submissions.models import Submission
 from worker.cases import CaseInput, LabelSource
-from worker.context import WorkerContext
+from worker.config import WorkerSettings
 from worker.runner.base import InfrastructureError, RunLimits
 
 
@@ -49,17 +52,38 @@ class Plan:
         )
 
 
-def case_inputs(cases: list[object]) -> tuple[CaseInput, ...]:
+def case_inputs(cases: Iterable[Case]) -> tuple[CaseInput, ...]:
+    """The cases as the pipeline takes them."""
     return tuple(
-        CaseInput(case_pk=c.id, case_key=c.case_key, input_keys=tuple(c.input_paths))  # type: ignore[attr-defined]
-        for c in cases
+        CaseInput(case_pk=c.id, case_key=c.case_key, input_keys=tuple(c.input_paths)) for c in cases
     )
 
 
-def read_plan(session: Session, submission: Submission, context: WorkerContext) -> Plan:
-    found = challenges.phase_context(session, submission.phase_id)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseWork:
+    """What every evaluation of a phase works on: its cases and the active labels."""
+
+    phase: Phase
+    cases: tuple[CaseInput, ...]
+    sample_cases: tuple[CaseInput, ...]
+    labels: dict[str, LabelSource]
+
+
+def phase_work(session: Session, phase_id: int) -> PhaseWork:
+    """The phase's hidden and sample cases and its task's active label set per paradigm.
+
+    Shared by a run (:func:`read_plan`) and re-scoring, so both score against
+    the same labels.
+
+    Raises
+    ------
+    InfrastructureError
+        The phase is gone, or a paradigm of its task has no active label set
+        (the organisers' to fix; never the team's fault).
+    """
+    found = challenges.phase_context(session, phase_id)
     if found is None:
-        raise InfrastructureError(f"phase {submission.phase_id} of the submission is gone")
+        raise InfrastructureError(f"phase {phase_id} does not exist")
     phase, task, _ = found
     labels = {
         paradigm: LabelSource(
@@ -75,21 +99,31 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
     missing = [p for p in task.paradigms if p not in labels]
     if missing:
         raise InfrastructureError(f"task {task.slug} has no active label set for {missing}")
+    return PhaseWork(
+        phase=phase,
+        cases=case_inputs(challenges.list_cases(session, phase_id=phase.id, sample=False)),
+        sample_cases=case_inputs(challenges.list_cases(session, phase_id=phase.id, sample=True)),
+        labels=labels,
+    )
+
+
+def read_plan(session: Session, submission: Submission, settings: WorkerSettings) -> Plan:
+    """The plan of the submission's current attempt (the caller holds the row lock)."""
+    work = phase_work(session, submission.phase_id)
+    phase = work.phase
     return Plan(
         submission_id=submission.id,
         attempt=submission.attempt,
         tarball_key=submission.tarball_path,
         image_digest=submission.image_digest,
-        limits=context.settings.limits(
+        limits=settings.limits(
             time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
         ),
-        cases=case_inputs(list(challenges.list_cases(session, phase_id=phase.id, sample=False))),
-        sample_cases=case_inputs(
-            list(challenges.list_cases(session, phase_id=phase.id, sample=True))
-        ),
-        labels=labels,
+        cases=work.cases,
+        sample_cases=work.sample_cases,
+        labels=work.labels,
         preflight=phase.kind == PhaseKind.FINAL,
         gpu=phase.gpu,
         mode=ScoringMode.PAPER,
-        container_prefix=context.settings.container_prefix,
+        container_prefix=settings.container_prefix,
     )

@@ -79,29 +79,52 @@ def heartbeat(context: WorkerContext, plan: Plan) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a call ended: the status it left, and a retry delay for infrastructure faults."""
+    """Where a call left the submission: its status, and a delay when it should be retried.
+
+    ``status`` is a :class:`~backend.enums.SubmissionStatus` value, or ``"missing"``,
+    ``"busy"`` (a live worker holds it) or ``"superseded"`` (a newer attempt does).
+    ``retry_in`` is set for an infrastructure fault that will be retried and for a
+    busy submission (once its worker could have gone silent).
+    """
 
     status: str
     retry_in: float | None = None
     timings: Timings | None = None
 
 
-def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
-    """Lock, check, count the attempt and enter the first running state."""
+@dataclass(frozen=True, slots=True)
+class Started:
+    """:func:`begin` took the next attempt and entered its first state: run ``plan``."""
+
+    plan: Plan
+
+
+def begin(context: WorkerContext, submission_id: int) -> Started | Outcome:
+    """Lock, check, count the attempt and enter the first running state.
+
+    Returns
+    -------
+    Started | Outcome
+        :class:`Started` with the plan when this call owns the next attempt;
+        otherwise an :class:`Outcome` saying why nothing runs (missing, already
+        finished, busy with a live worker, attempts used up, or a fault while
+        reading the plan, recorded and perhaps to be retried).
+    """
+    settings = context.settings
     with context.session_factory.begin() as session:
         submission = submissions.get_submission_for_update(session, submission_id)
         if submission is None:
-            return "missing"
+            return Outcome(status="missing")
         if submission.status not in UNFINISHED:
-            return submission.status.value
+            return Outcome(status=submission.status.value)
         if submission.status in IN_PROGRESS and not heartbeat_stale(
-            submission, grace_s=context.settings.takeover_after_s
+            submission, grace_s=settings.takeover_after_s
         ):
             # Another worker may still be running it (a duplicate delivery); only
             # a silent heartbeat says its worker is gone.
-            return BUSY
+            return Outcome(status=BUSY, retry_in=settings.takeover_after_s)
         before = (submission.status, submission.attempt)
-        if submission.attempt >= context.settings.max_attempts:
+        if submission.attempt >= settings.max_attempts:
             submissions.set_status(
                 session,
                 submission,
@@ -117,7 +140,7 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
                 before=before,
                 reason="its worker was lost on the last allowed attempt",
             )
-            return submission.status.value
+            return Outcome(status=submission.status.value)
         submissions.increment_attempt(session, submission)
         if before[0] in IN_PROGRESS:
             # Only a silent heartbeat gets here: the previous attempt's worker is gone.
@@ -129,12 +152,12 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
                 reason="the worker of the previous attempt went silent; taken over",
             )
         try:
-            plan = read_plan(session, submission, context)
+            plan = read_plan(session, submission, settings)
         except InfrastructureError as exc:  # e.g. a paradigm without an active label set
-            return record_fault(session, submission, settings=context.settings, exc=exc)
+            return record_fault(session, submission, settings=settings, exc=exc)
         first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
         submissions.set_status(session, submission, status=first)
-        return plan
+        return Started(plan)
 
 
 def transition(
