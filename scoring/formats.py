@@ -8,23 +8,46 @@ scorer reads.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: File name endings accepted for ``<case_id><ext>``, in order of preference.
 EXTENSIONS: tuple[str, ...] = (".nii.gz", ".nii", ".mha")
 
 
-def split_case_name(name: str) -> tuple[str, str] | None:
+def split_case_name(name: str, *, ignore_case: bool = False) -> tuple[str, str] | None:
     """``("case", ".nii.gz")`` for ``case.nii.gz``; ``None`` for other extensions.
+
+    ``ignore_case`` matches ``CASE.NII.GZ`` too (organisers' archives, which desktop
+    tools may upper-case) and returns the extension as :data:`EXTENSIONS` spells it;
+    container outputs must match exactly, as the participants' guide says.
 
     Examples
     --------
-    >>> split_case_name("venous_0.nii.gz"), split_case_name("a.mha"), split_case_name("a.txt")
+    >>> split_case_name("venous_0.nii.gz"), split_case_name("a.mha"), split_case_name("a.nrrd")
     (('venous_0', '.nii.gz'), ('a', '.mha'), None)
+    >>> split_case_name("C1.NII.GZ"), split_case_name("C1.NII.GZ", ignore_case=True)
+    (None, ('C1', '.nii.gz'))
     """
+    folded = name.lower() if ignore_case else name
     for extension in EXTENSIONS:
-        if name.endswith(extension) and len(name) > len(extension):
+        if folded.endswith(extension) and len(name) > len(extension):
             return name[: -len(extension)], extension
+    return None
+
+
+def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
+    """The file ``<case_id><ext>`` in ``directory`` for the first ext of :data:`EXTENSIONS`.
+
+    Examples
+    --------
+    >>> find_case_file("/nonexistent", "case_1") is None
+    True
+    """
+    for ext in EXTENSIONS:
+        candidate = Path(directory) / f"{case_id}{ext}"
+        if candidate.is_file():
+            return candidate
     return None
 
 

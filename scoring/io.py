@@ -73,21 +73,6 @@ class LesionMask:
         ]
 
 
-def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
-    """The file ``<case_id><ext>`` in ``directory`` for the first ext of :data:`EXTENSIONS`.
-
-    Examples
-    --------
-    >>> find_case_file("/nonexistent", "case_1") is None
-    True
-    """
-    for ext in EXTENSIONS:
-        candidate = Path(directory) / f"{case_id}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _pixel_bytes(pixel_id: int) -> int:
     """Bytes of one component of a SimpleITK pixel type (a 1-voxel probe image)."""
     probe = _SITK.Image([1, 1, 1], pixel_id)
