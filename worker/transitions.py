@@ -59,10 +59,10 @@ def audit_recovery(
     )
 
 
-def heartbeat_stale(submission: Submission, *, grace_s: float, now: datetime | None = None) -> bool:
-    """Whether the worker running ``submission`` has been silent for ``grace_s``."""
+def heartbeat_stale(updated_at: datetime, *, grace_s: float, now: datetime | None = None) -> bool:
+    """Whether a run whose row was last touched at ``updated_at`` is silent for ``grace_s``."""
     now = now or utcnow()
-    return submission.updated_at < now - timedelta(seconds=grace_s)
+    return updated_at < now - timedelta(seconds=grace_s)
 
 
 def heartbeat(context: WorkerContext, plan: Plan) -> bool:
@@ -118,7 +118,7 @@ def begin(context: WorkerContext, submission_id: int) -> Started | Outcome:
         if submission.status not in UNFINISHED:
             return Outcome(status=submission.status.value)
         if submission.status in IN_PROGRESS and not heartbeat_stale(
-            submission, grace_s=settings.takeover_after_s
+            submission.updated_at, grace_s=settings.takeover_after_s
         ):
             # Another worker may still be running it (a duplicate delivery); only
             # a silent heartbeat says its worker is gone.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_runner import FakeRunner
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
 from tests.support.worker import dispose, make_context
@@ -75,6 +76,20 @@ def worker_context(committing_postgres_url, docker_client, tmp_path):
         data_root=tmp_path / "data",
         work_dir=tmp_path / "work",
         docker_client=docker_client,
+        heartbeat_s=10.0,
+    )
+    yield context
+    dispose(context)
+
+
+@pytest.fixture
+def fake_context(committing_postgres_url, tmp_path):
+    """A worker context on a fresh database whose runner is a FakeRunner (no Docker)."""
+    context = make_context(
+        database_url=committing_postgres_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        runner=FakeRunner(),
         heartbeat_s=10.0,
     )
     yield context

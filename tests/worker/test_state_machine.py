@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,7 +31,6 @@ from tests.support.fake_runner import (
     write_garbage,
     write_nothing,
 )
-from tests.support.worker import dispose, make_context
 from tests.support.world import World, make_world
 from worker.context import WorkerContext
 from worker.evaluation import evaluate
@@ -43,17 +41,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def context(committing_postgres_url, tmp_path) -> Iterator[WorkerContext]:
-    """A worker context whose runner is a :class:`FakeRunner` with nothing to play yet."""
-    context = make_context(
-        database_url=committing_postgres_url,
-        data_root=tmp_path / "data",
-        work_dir=tmp_path / "work",
-        runner=FakeRunner(),
-        heartbeat_s=10.0,
-    )
-    yield context
-    dispose(context)
+def context(fake_context: WorkerContext) -> WorkerContext:
+    """The worker context with a :class:`FakeRunner` (``tests/worker/conftest.py``)."""
+    return fake_context
 
 
 def _runner(context: WorkerContext) -> FakeRunner:
