@@ -25,7 +25,7 @@ from backend.submissions.lifecycle import IN_PROGRESS
 from backend.submissions.repository import RunInProgress
 from worker.config import WorkerSettings
 from worker.context import WorkerContext, get_context
-from worker.transitions import audit_recovery, heartbeat_stale
+from worker.transitions import audit_recovery, give_up_lost, heartbeat_stale
 
 log = structlog.get_logger(__name__)
 
@@ -84,15 +84,13 @@ def _reap_one(
         was = (submission.status, submission.attempt)
         queue = submission.queue or settings.evaluation_queue
         if submission.attempt >= settings.max_attempts:
-            submissions.set_status(
+            give_up_lost(
                 session,
                 submission,
-                status=SubmissionStatus.ERROR,
-                failure_class="worker_lost",
                 message=f"The evaluation was stopped because {why}, on our side; your "
                 "slot has been refunded. Please submit again.",
+                reason=why,
             )
-            audit_recovery(session, submission, action="submission.error", before=was, reason=why)
             return "error", queue
         submissions.set_status(
             session, submission, status=SubmissionStatus.QUEUED, message=f"Requeued because {why}."

@@ -59,6 +59,22 @@ def audit_recovery(
     )
 
 
+def give_up_lost(session: Session, submission: Submission, *, message: str, reason: str) -> None:
+    """End a run whose worker was lost on its last allowed attempt: ``error``, slot refunded.
+
+    The caller holds the row lock; the ending is in the audit log with ``reason``.
+    """
+    before = (submission.status, submission.attempt)
+    submissions.set_status(
+        session,
+        submission,
+        status=SubmissionStatus.ERROR,
+        failure_class="worker_lost",
+        message=message,
+    )
+    audit_recovery(session, submission, action="submission.error", before=before, reason=reason)
+
+
 def heartbeat_stale(updated_at: datetime, *, grace_s: float, now: datetime | None = None) -> bool:
     """Whether a run whose row was last touched at ``updated_at`` is silent for ``grace_s``."""
     now = now or utcnow()
@@ -125,19 +141,11 @@ def begin(context: WorkerContext, submission_id: int) -> Started | Outcome:
             return Outcome(status=BUSY, retry_in=settings.takeover_after_s)
         before = (submission.status, submission.attempt)
         if submission.attempt >= settings.max_attempts:
-            submissions.set_status(
+            give_up_lost(
                 session,
                 submission,
-                status=SubmissionStatus.ERROR,
-                failure_class="worker_lost",
                 message="The evaluation was interrupted repeatedly on our side; your "
                 "submission slot has been refunded. Please submit again.",
-            )
-            audit_recovery(
-                session,
-                submission,
-                action="submission.error",
-                before=before,
                 reason="its worker was lost on the last allowed attempt",
             )
             return Outcome(status=submission.status.value)
