@@ -96,20 +96,14 @@ TeamQuery = Annotated[int | None, Query(description="Another team (organisers on
 
 
 @router.get("/phases/{phase_id}/submissions", response_model=History)
-def list_team_submissions(
+@router.get("/phases/{phase_id}/history", response_model=History)
+def team_history(
     phase_id: int, user: CurrentUser, session: SessionDep, team_id: TeamQuery = None
 ) -> History:
     """Your team's submissions to a phase, newest first, with status, failure class,
     message, runtime and the log tail where you may read it (validation phases, and a
-    failed pre-flight in any phase); which one counts; the quota and its ledger."""
-    return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
-
-
-@router.get("/phases/{phase_id}/history", response_model=History)
-def get_history(
-    phase_id: int, user: CurrentUser, session: SessionDep, team_id: TeamQuery = None
-) -> History:
-    """The same as `GET /phases/{phase_id}/submissions` (the team page's name for it)."""
+    failed pre-flight in any phase); which one counts; the quota and its ledger.
+    `/history` is the same endpoint under the team page's name."""
     return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
 
 
