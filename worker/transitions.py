@@ -140,7 +140,9 @@ def begin(context: WorkerContext, submission_id: int) -> Started | Outcome:
             # a silent heartbeat says its worker is gone.
             return Outcome(status=BUSY, retry_in=settings.takeover_after_s)
         before = (submission.status, submission.attempt)
-        if submission.attempt >= settings.max_attempts:
+        # Only a run taken over counts against the attempts here: a queued row past them
+        # was sent back by an organiser (a fault or the reaper requeue only below them).
+        if before[0] in IN_PROGRESS and submission.attempt >= settings.max_attempts:
             give_up_lost(
                 session,
                 submission,

@@ -16,9 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from backend.audit.models import AuditEvent
-from backend.enums import PhaseKind, SubmissionStatus
+from backend.enums import PhaseKind, Role, SubmissionStatus
+from backend.jobs import RecordingJobQueue, bind_queue
 from backend.submissions import repository as subs
+from backend.submissions.actions import rescore
 from backend.submissions.models import CaseScore, Evaluation, Submission
+from tests.backend.factories import make_user
 from tests.support.fake_runner import (
     FakeRunner,
     after,
@@ -353,3 +356,20 @@ def test_final_phases_refund_a_failed_preflight_and_charge_a_failed_hidden_run(
     if status == "failed_preflight":
         assert row.message.startswith("Pre-flight failed")
         assert row.log_tail  # the sample run's log: the team's to read
+
+
+def test_an_organiser_can_rerun_a_submission_that_used_up_its_attempts(context):
+    """An errored submission (every attempt spent on our faults) queued again runs again."""
+    world, sid = _setup(context)
+    _runner(context).plays = [engine_fault(), engine_fault(), copy_inputs]
+    assert evaluate(sid, context=context).status == "queued"
+    assert evaluate(sid, context=context).status == "error"
+    with context.session_factory.begin() as session:
+        organiser = make_user(session, role=Role.ORGANISER)
+        bind_queue(session, RecordingJobQueue())
+        rescore(session, submission_id=sid, actor=organiser, queue="evaluation")
+    assert evaluate(sid, context=context).status == "succeeded"
+    row = _row(context, sid)
+    assert row.attempt == context.settings.max_attempts + 1
+    assert len(_scores(context, sid)) == 4
+    assert _ledger(context, world) == [-1, 1]  # refunded at the error, not charged again
