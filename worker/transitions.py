@@ -1,7 +1,12 @@
-"""The guarded transitions of a submission row (see :mod:`worker.evaluation`).
+"""The guards of a submission row: begin, heartbeat, finish (see :mod:`worker.evaluation`).
 
 Each function is one short transaction that locks the row and acts only if
-the state and the attempt number are the ones the caller expects.
+the state and the attempt number are the ones the caller expects; the moves
+themselves are the lifecycle's (:mod:`backend.submissions.lifecycle`).
+:func:`begin` answers with a tagged result: :class:`Started` with the plan, or
+an :class:`Outcome` saying why nothing runs. The finishing guards
+(:func:`transition`, :func:`persist`) answer whether this attempt still owned
+the row; a superseded attempt's results are dropped.
 """
 
 from __future__ import annotations
