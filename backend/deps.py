@@ -17,8 +17,8 @@ from backend.auth import accounts
 from backend.auth import service as auth_service
 from backend.auth.models import User
 from backend.auth.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from backend.auth.roles import is_admin, is_organiser
 from backend.config import Settings
-from backend.enums import Role
 from backend.errors import DomainError, ForbiddenError
 from backend.jobs import bind_queue
 from backend.notifications.hooks import bind_notifications
@@ -194,7 +194,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def get_organiser(user: CurrentUser) -> User:
     """An organiser or admin, or 403."""
-    if user.role not in (Role.ORGANISER, Role.ADMIN):
+    if not is_organiser(user):
         raise ForbiddenError("only organisers may do this")
     return user
 
@@ -204,7 +204,7 @@ OrganiserUser = Annotated[User, Depends(get_organiser)]
 
 def get_admin(user: CurrentUser) -> User:
     """An admin, or 403."""
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         raise ForbiddenError("only admins may do this")
     return user
 

@@ -53,9 +53,8 @@ class RankingSelection(StrEnum):
 
 
 class SubmissionStatus(StrEnum):
-    """Submission states (see docs/architecture.md)."""
+    """Submission states; their moves and rules are in ``backend/submissions/lifecycle.py``."""
 
-    RECEIVED = "received"
     QUEUED = "queued"
     PREFLIGHT = "preflight"
     RUNNING = "running"
@@ -65,23 +64,6 @@ class SubmissionStatus(StrEnum):
     FAILED_PREFLIGHT = "failed_preflight"
     ERROR = "error"
     CANCELLED = "cancelled"
-
-
-#: States after which nothing runs any more.
-TERMINAL_STATUSES = frozenset(
-    {
-        SubmissionStatus.SUCCEEDED,
-        SubmissionStatus.FAILED,
-        SubmissionStatus.FAILED_PREFLIGHT,
-        SubmissionStatus.ERROR,
-        SubmissionStatus.CANCELLED,
-    }
-)
-
-#: Terminal states that give the team its slot back.
-REFUNDING_STATUSES = frozenset(
-    {SubmissionStatus.FAILED_PREFLIGHT, SubmissionStatus.ERROR, SubmissionStatus.CANCELLED}
-)
 
 
 class ScoringMode(StrEnum):

@@ -20,9 +20,14 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 log = structlog.get_logger(__name__)
 
+# The registered task names: the one place they are spelt (the worker registers its
+# tasks under these, the API and the reaper send by them).
+#: Evaluates one submission (guarded: safe to deliver twice).
 EVALUATE_SUBMISSION = "evaluate_submission"
 #: Re-scores a phase's succeeded submissions from their stored predictions.
 RESCORE_PHASE = "rescore_phase"
+#: The reaper, run periodically by Celery beat.
+REAP_STUCK = "reap_stuck_submissions"
 
 _PENDING_KEY = "podium_pending_jobs"
 _QUEUE_KEY = "podium_job_queue"

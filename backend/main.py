@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +27,6 @@ from backend.db import make_engine, make_session_factory
 from backend.deps import SessionSlots
 from backend.errors import DomainError
 from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
-from backend.leaderboard.pages import mount_frontend
 from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
 from backend.ops.router import router as ops_router
@@ -37,6 +38,9 @@ from backend.web.docs import install_docs
 log = structlog.get_logger("backend.api")
 
 API_PREFIX = "/api/v1"
+
+#: The static pages (leaderboard, team, organiser), next to the ``backend`` package.
+FRONTEND_DIR = Path(__file__).resolve().parents[1] / "frontend"
 
 
 class ErrorBody(BaseModel):
@@ -131,6 +135,21 @@ class RequestLogMiddleware:
                 status=status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
+
+
+def mount_frontend(app: FastAPI, *, directory: Path = FRONTEND_DIR) -> bool:
+    """Serve ``directory`` at ``/`` (``index.html`` for folders); call after the API routes.
+
+    Returns
+    -------
+    bool
+        False, mounting nothing, when ``directory`` has no ``index.html`` (an
+        API-only install from a wheel, which carries no pages).
+    """
+    if not (directory / "index.html").is_file():
+        return False
+    app.mount("/", StaticFiles(directory=directory, html=True), name="frontend")
+    return True
 
 
 def _default_queue(settings: Settings) -> JobQueue:

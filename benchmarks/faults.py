@@ -29,7 +29,7 @@ import docker  # noqa: E402
 
 from tests.fixtures.database import PostgresDatabases  # noqa: E402
 from tests.reliability.faults_load import check_load, load_plan, run_pool_load  # noqa: E402
-from tests.reliability.faults_support import make_context  # noqa: E402
+from tests.support.worker import make_context  # noqa: E402
 
 
 def main() -> None:

@@ -13,23 +13,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.enums import SubmissionStatus
 from backend.jobs import EVALUATE_SUBMISSION, Job, LocalJobQueue
 from backend.main import create_app
+from backend.submissions.lifecycle import UNFINISHED
 from backend.submissions.models import Submission
 from worker.config import WorkerSettings
 from worker.context import make_context
 from worker.embedded import embedded_queue
 
 log = structlog.get_logger(__name__)
-
-#: States a submission may be left in by a process that stopped mid-evaluation.
-UNFINISHED = (
-    SubmissionStatus.QUEUED,
-    SubmissionStatus.PREFLIGHT,
-    SubmissionStatus.RUNNING,
-    SubmissionStatus.SCORING,
-)
 
 
 @dataclass(frozen=True, slots=True)

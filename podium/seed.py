@@ -19,12 +19,14 @@ from typing import Any
 import httpx
 import yaml
 
+from backend.enums import SubmissionStatus
+from backend.submissions.lifecycle import FINISHED, UNFINISHED
 from podium.images import DemoTeam
 
 CHALLENGE = "trials-demo"
-TERMINAL = {"succeeded", "failed", "failed_preflight", "error", "cancelled"}
+TERMINAL = {s.value for s in FINISHED}
 #: Submissions that count as "this team has already entered" on a second run.
-ENTERED = {"received", "queued", "preflight", "running", "scoring", "succeeded"}
+ENTERED = {s.value for s in UNFINISHED | {SubmissionStatus.SUCCEEDED}}
 
 Say = Callable[[str], None]
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from scoring.aggregate import DatasetMetrics, dataset_metrics
 from scoring.errors import CaseInputError
-from scoring.io import EXTENSIONS, find_case_file
+from scoring.formats import EXTENSIONS, find_case_file
 from scoring.labelcase import LabelCase, read_cached
 from scoring.metrics import score_case
 from scoring.report import write_outputs

@@ -26,11 +26,9 @@ import numpy.typing as npt
 import SimpleITK
 
 from scoring.errors import CaseInputError
+from scoring.formats import EXTENSIONS
 from scoring.geometry import Geometry
 from scoring.results import Mode
-
-#: File name endings accepted for ``<case_id><ext>``, in order of preference.
-EXTENSIONS: tuple[str, ...] = (".nii.gz", ".nii", ".mha")
 
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
 #: TriALS CT volume as float64 is 1.3 GiB.
@@ -73,21 +71,6 @@ class LesionMask:
             f"{Path(self.path).name}: {self.other} voxel(s) hold values other than 0 and 1; "
             "only 1 counts as lesion"
         ]
-
-
-def find_case_file(directory: str | os.PathLike[str], case_id: str) -> Path | None:
-    """The file ``<case_id><ext>`` in ``directory`` for the first ext of :data:`EXTENSIONS`.
-
-    Examples
-    --------
-    >>> find_case_file("/nonexistent", "case_1") is None
-    True
-    """
-    for ext in EXTENSIONS:
-        candidate = Path(directory) / f"{case_id}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _pixel_bytes(pixel_id: int) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from backend.jobs import REAP_STUCK
 from worker.config import WorkerSettings, get_worker_settings
 
 
@@ -46,7 +47,7 @@ def make_celery(settings: WorkerSettings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "reap-stuck-submissions": {
-                "task": "reap_stuck_submissions",
+                "task": REAP_STUCK,
                 "schedule": max(60.0, settings.heartbeat_s * 6),
             }
         },

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from backend.jobs import EVALUATE_SUBMISSION, LocalJobQueue
+from backend.jobs import EVALUATE_SUBMISSION, RESCORE_PHASE, LocalJobQueue
 from backend.notifications.hooks import bind_worker_factory
 from backend.notifications.tasks import JOBS
 from worker.context import WorkerContext, get_context
 from worker.rescoring import rescore_phase
-from worker.tasks import RESCORE_PHASE, run_embedded
+from worker.tasks import run_embedded
 
 
 def embedded_queue(*, context: WorkerContext | None = None) -> LocalJobQueue:

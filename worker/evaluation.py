@@ -27,24 +27,25 @@ import structlog
 
 from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import FINISHED
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context
 from worker.faultpoints import pause_point
-from worker.labelcache import LabelCache
+from worker.labelcache import worker_label_cache
 from worker.pipeline import (
-    Timings,
+    discard_predictions,
     label_keys,
     run_cases,
     score_predictions,
     store_predictions,
     usable_failure,
 )
+from worker.plan import Plan
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
 from worker.storage import StorageError
+from worker.timings import Timings
 from worker.transitions import (
-    BUSY,
     Outcome,
-    Plan,
     begin,
     heartbeat,
     infrastructure_fault,
@@ -53,6 +54,9 @@ from worker.transitions import (
 )
 
 log = structlog.get_logger(__name__)
+
+#: Endings without scores: nothing of their runs is kept.
+_UNSCORED = frozenset(s.value for s in FINISHED - {SubmissionStatus.SUCCEEDED})
 
 
 def _summary(results: dict[tuple[str, str], CaseResult], problems: list[str]) -> str:
@@ -68,68 +72,77 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
     """Run on the sample cases; any crash or unusable sample output fails pre-flight."""
     if not plan.sample_cases:
         return
-    try:
-        outcome = run_cases(
-            runner=context.runner,
-            image=image,
-            storage=context.storage,
-            cases=plan.sample_cases,
-            workdir=workdir / "preflight",
-            name=plan.container_name(preflight=True),
-            limits=plan.limits,
-            gpus=context.settings.gpu_ids if plan.gpu else (),
-            replaces=plan.earlier_containers(),
-            contract=plan.contract,
+    outcome = run_cases(
+        runner=context.runner,
+        image=image,
+        storage=context.storage,
+        cases=plan.sample_cases,
+        workdir=workdir / "preflight",
+        name=plan.container_name(preflight=True),
+        limits=plan.limits,
+        gpus=context.settings.gpu_ids if plan.gpu else (),
+        replaces=plan.earlier_containers(),
+        contract=plan.contract,
+    )
+    collected = outcome.collected
+    unusable = sorted(
+        set(collected.rejected) | set(collected.missing(c.case_key for c in plan.sample_cases))
+    )
+    if unusable:
+        raise SubmissionFailure(
+            "preflight_outputs",
+            f"Pre-flight on the public sample case(s) found unusable outputs for "
+            f"{unusable}: " + " ".join(collected.problems[:50]),
+            log=outcome.result.log,
         )
-        collected = outcome.collected
-        unusable = sorted(
-            set(collected.rejected) | set(collected.missing(c.case_key for c in plan.sample_cases))
+    with_labels = {
+        p: label
+        for p, label in plan.labels.items()
+        if {c.case_key for c in plan.sample_cases} <= set(label_keys(context.storage, label))
+    }
+    results = score_predictions(
+        storage=context.storage,
+        cases=plan.sample_cases,
+        labels=with_labels,
+        predictions=collected.files,
+        rejected=collected.rejected,
+        workdir=workdir / "preflight",
+        mode=plan.mode.value,
+        label_cache=worker_label_cache(context.settings),
+    )
+    invalid = sorted({e for r in results.values() if r.status != "ok" for e in r.errors})
+    if invalid:
+        raise SubmissionFailure(
+            "preflight_outputs",
+            "Pre-flight on the public sample case(s): " + " ".join(invalid),
+            log=outcome.result.log,
         )
-        if unusable:
-            raise SubmissionFailure(
-                "preflight_outputs",
-                f"Pre-flight on the public sample case(s) found unusable outputs for "
-                f"{unusable}: " + " ".join(collected.problems[:50]),
-                log=outcome.result.log,
-            )
-        with_labels = {
-            p: label
-            for p, label in plan.labels.items()
-            if {c.case_key for c in plan.sample_cases} <= set(label_keys(context.storage, label))
-        }
-        results = score_predictions(
-            storage=context.storage,
-            cases=plan.sample_cases,
-            labels=with_labels,
-            predictions=collected.files,
-            rejected=collected.rejected,
-            workdir=workdir / "preflight",
-            mode=plan.mode.value,
-            label_cache=label_cache(context),
-        )
-        invalid = sorted({e for r in results.values() if r.status != "ok" for e in r.errors})
-        if invalid:
-            raise SubmissionFailure(
-                "preflight_outputs",
-                "Pre-flight on the public sample case(s): " + " ".join(invalid),
-                log=outcome.result.log,
-            )
-    except SubmissionFailure as failure:
+
+
+def _fail(
+    context: WorkerContext, plan: Plan, *, expect: SubmissionStatus, failure: SubmissionFailure
+) -> None:
+    """End the attempt with the team's failure, if it still owns the row.
+
+    Before the hidden cases ran (``expect`` is ``preflight``) it is a failed
+    pre-flight and the slot comes back; afterwards the slot is spent.
+    """
+    if expect == SubmissionStatus.PREFLIGHT:
         failure.message = (
             "Pre-flight failed, so the hidden test set was not run and your slot is refunded. "
             + failure.message
         )
-        raise
-
-
-def label_cache(context: WorkerContext) -> LabelCache:
-    """The worker's cache of prepared labels, under its scratch folder."""
-    return LabelCache(context.settings.scratch_dir / "label-cache")
+        transition(
+            context, plan, expect=expect, to=SubmissionStatus.FAILED_PREFLIGHT, failure=failure
+        )
+    else:
+        transition(context, plan, expect=expect, to=SubmissionStatus.FAILED, failure=failure)
 
 
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
+    first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
     image = None
     try:
         with timings.stage("load"):
@@ -142,32 +155,14 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 image = context.runner.load_image(
                     tarball, expected_id=plan.image_digest, root_images=plan.contract.root_images
                 )
-            except SubmissionFailure as failure:
-                # The image itself (its user under the phase's root policy, its
-                # format): the team's to fix, not a fault of ours to retry.
-                transition(
-                    context,
-                    plan,
-                    expect=SubmissionStatus.PREFLIGHT
-                    if plan.preflight
-                    else SubmissionStatus.RUNNING,
-                    to=SubmissionStatus.FAILED_PREFLIGHT
-                    if plan.preflight
-                    else SubmissionStatus.FAILED,
-                    failure=failure,
-                )
+            except SubmissionFailure as failure:  # e.g. it would run as root
+                _fail(context, plan, expect=first, failure=failure)
                 return
         if plan.preflight:
             try:
                 _preflight(context, plan, image, workdir)
             except SubmissionFailure as failure:
-                transition(
-                    context,
-                    plan,
-                    expect=SubmissionStatus.PREFLIGHT,
-                    to=SubmissionStatus.FAILED_PREFLIGHT,
-                    failure=failure,
-                )
+                _fail(context, plan, expect=SubmissionStatus.PREFLIGHT, failure=failure)
                 return
             if not transition(
                 context, plan, expect=SubmissionStatus.PREFLIGHT, to=SubmissionStatus.RUNNING
@@ -188,13 +183,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 contract=plan.contract,
             )
         except SubmissionFailure as failure:
-            transition(
-                context,
-                plan,
-                expect=SubmissionStatus.RUNNING,
-                to=SubmissionStatus.FAILED,
-                failure=failure,
-            )
+            _fail(context, plan, expect=SubmissionStatus.RUNNING, failure=failure)
             return
         if not transition(
             context, plan, expect=SubmissionStatus.RUNNING, to=SubmissionStatus.SCORING
@@ -214,17 +203,11 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 rejected=outcome.collected.rejected,
                 workdir=workdir,
                 mode=plan.mode.value,
-                label_cache=label_cache(context),
+                label_cache=worker_label_cache(context.settings),
             )
         unusable = usable_failure(results, log=outcome.result.log)
         if unusable is not None:
-            transition(
-                context,
-                plan,
-                expect=SubmissionStatus.SCORING,
-                to=SubmissionStatus.FAILED,
-                failure=unusable,
-            )
+            _fail(context, plan, expect=SubmissionStatus.SCORING, failure=unusable)
             return
         pause_point("persist", submission_id=plan.submission_id, attempt=plan.attempt)
         with timings.stage("persist"):
@@ -242,6 +225,20 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
             except InfrastructureError:
                 log.warning("evaluation.image_not_removed", submission=plan.submission_id)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _discard_unscored(context: WorkerContext, submission_id: int, status: str) -> None:
+    """Once a submission has ended without scores (its message written), drop its predictions.
+
+    Re-scoring reads only succeeded submissions' predictions; a failed or
+    errored run's files would be kept for nothing.
+    """
+    if status not in _UNSCORED:
+        return
+    try:
+        discard_predictions(context.storage, submission_id=submission_id)
+    except InfrastructureError as exc:  # the outcome stands; the files are only clutter
+        log.warning("evaluation.predictions_not_removed", submission=submission_id, error=str(exc))
 
 
 def _beat(context: WorkerContext, plan: Plan, stop: threading.Event) -> None:
@@ -265,31 +262,32 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
     context = context or get_context()
     begun = begin(context, submission_id)
     if isinstance(begun, Outcome):
-        return begun  # could not start; recorded as an infrastructure fault
-    if begun == BUSY:
-        log.info("evaluation.busy", submission=submission_id)
-        return Outcome(status=BUSY, retry_in=context.settings.takeover_after_s)
-    if isinstance(begun, str):
-        log.info("evaluation.skipped", submission=submission_id, status=begun)
-        return Outcome(status=begun)
-    plan, timings = begun, Timings()
+        # Nothing to run: finished already, missing, busy, or a fault recorded.
+        log.info("evaluation.skipped", submission=submission_id, status=begun.status)
+        return begun
+    plan, timings = begun.plan, Timings()
     log.info("evaluation.started", submission=submission_id, attempt=plan.attempt)
     stop = threading.Event()
     beating = threading.Thread(target=_beat, args=(context, plan, stop), daemon=True)
     beating.start()
+    fault: Outcome | None = None
     try:
         _execute(context, plan, timings)
     except InfrastructureError as exc:
-        return infrastructure_fault(context, plan, exc)
+        fault = infrastructure_fault(context, plan, exc)
     except Exception as exc:
         # A bug or a lost database: not the team's fault, handled like the engine failing.
         log.exception("evaluation.unexpected_error", submission=submission_id)
-        return infrastructure_fault(context, plan, exc)
+        fault = infrastructure_fault(context, plan, exc)
     finally:
         stop.set()
         beating.join()
+    if fault is not None:
+        _discard_unscored(context, submission_id, fault.status)
+        return fault
     with context.session_factory() as session:
         final = submissions.get_submission(session, submission_id)
         status = final.status.value if final is not None else "missing"
+    _discard_unscored(context, submission_id, status)
     log.info("evaluation.finished", submission=submission_id, status=status)
     return Outcome(status=status, timings=timings)

@@ -21,6 +21,7 @@ import structlog
 
 from scoring.labelcase import LabelCase
 from scoring.results import Mode
+from worker.config import WorkerSettings
 
 log = structlog.get_logger(__name__)
 
@@ -85,3 +86,8 @@ class LabelCache:
             except OSError:
                 log.warning("label_cache.not_written", path=str(path))
         return prepared
+
+
+def worker_label_cache(settings: WorkerSettings) -> LabelCache:
+    """The worker's cache of prepared labels, under its scratch folder (never mounted)."""
+    return LabelCache(settings.scratch_dir / "label-cache")

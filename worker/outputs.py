@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scoring.io import EXTENSIONS
+from scoring.formats import EXTENSIONS, signature_problem, split_case_name
 
 #: A prediction larger than this is refused unread (a 637×512×512 uint8 NIfTI is 167 MB).
 DEFAULT_MAX_FILE_BYTES = 1024**3
@@ -46,36 +46,6 @@ class CollectedOutputs:
         return [c for c in case_ids if c not in self.files and c not in self.rejected]
 
 
-def split_case_name(name: str) -> tuple[str, str] | None:
-    """``("case", ".nii.gz")`` for ``case.nii.gz``; ``None`` for other extensions.
-
-    Examples
-    --------
-    >>> split_case_name("venous_0.nii.gz"), split_case_name("a.mha"), split_case_name("a.txt")
-    (('venous_0', '.nii.gz'), ('a', '.mha'), None)
-    """
-    for extension in EXTENSIONS:
-        if name.endswith(extension) and len(name) > len(extension):
-            return name[: -len(extension)], extension
-    return None
-
-
-def _format_problem(path: Path, extension: str) -> str | None:
-    """Why the file's first bytes do not match its extension, or ``None``."""
-    with path.open("rb") as stream:
-        head = stream.read(544)
-    if extension == ".nii.gz":
-        if head[:2] != b"\x1f\x8b":
-            return "it is not gzip-compressed (a .nii.gz file starts with the gzip signature)"
-    elif extension == ".nii":
-        sizes = {int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")}
-        if len(head) < 348 or not sizes & {348, 540}:
-            return "it does not start with a NIfTI-1 or NIfTI-2 header"
-    elif extension == ".mha" and b"ObjectType" not in head and b"NDims" not in head:
-        return "it does not start with a MetaImage header"
-    return None
-
-
 def collect_outputs(
     directory: Path,
     *,
@@ -100,7 +70,7 @@ def collect_outputs(
     -------
     CollectedOutputs
         One usable file per case at most (the first extension of
-        :data:`scoring.io.EXTENSIONS` wins), the rejected ones and why.
+        :data:`scoring.formats.EXTENSIONS` wins), the rejected ones and why.
     """
     expected = set(case_ids)
     collected = CollectedOutputs(problems=list(notes))
@@ -134,7 +104,7 @@ def collect_outputs(
         (_, chosen), *others = candidates
         for _, other in others:
             collected.problems.append(f"{other.name} was ignored: {chosen.name} is used instead.")
-        problem = _format_problem(chosen, EXTENSIONS[candidates[0][0]])
+        problem = signature_problem(chosen, EXTENSIONS[candidates[0][0]])
         if problem is not None:
             reason = f"{chosen.name} cannot be read: {problem}"
             collected.rejected[case_id] = reason

@@ -13,20 +13,18 @@ The container sees the inputs the phase's run contract names (by default
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from backend.challenges.contract import RunContract
-from scoring.io import EXTENSIONS
+from scoring.formats import EXTENSIONS, split_case_name
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
 from scoring.results import CaseResult, Mode
+from worker.cases import CaseInput, LabelSource
 from worker.labelcache import LabelCache
-from worker.outputs import CollectedOutputs, collect_outputs, split_case_name
+from worker.outputs import CollectedOutputs, collect_outputs
 from worker.runner.base import (
     MIB,
     ContainerRunner,
@@ -38,52 +36,9 @@ from worker.runner.base import (
     SubmissionFailure,
 )
 from worker.runner.users import explain_unprivileged
-from worker.staging import CaseInput, stage_inputs
+from worker.staging import stage_inputs
 from worker.storage import Storage, StorageError
-
-
-def scorer_version() -> str:
-    """The version of the scoring code, stored with every evaluation."""
-    try:
-        return f"podium-scoring {version('podium')}"
-    except PackageNotFoundError:  # a source checkout that was never installed
-        return "podium-scoring unversioned"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabelSource:
-    """A label-set version of one paradigm: the folder holding ``<case><ext>`` files."""
-
-    paradigm: str
-    label_set_id: int
-    version: int
-    sha256: str
-    storage_path: str
-
-    def describe(self) -> dict[str, object]:
-        """What an evaluation records about it."""
-        return {"label_set_id": self.label_set_id, "version": self.version, "sha256": self.sha256}
-
-
-@dataclass(slots=True)
-class Timings:
-    """Seconds spent in each stage (the benchmark prints them)."""
-
-    load: float = 0.0
-    run: float = 0.0
-    collect: float = 0.0
-    score: float = 0.0
-    persist: float = 0.0
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``name``."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - started
-            setattr(self, name, getattr(self, name) + elapsed)
+from worker.timings import Timings
 
 
 @dataclass(slots=True, kw_only=True)
@@ -259,6 +214,21 @@ def store_predictions(
             raise InfrastructureError(f"cannot store the prediction of {case_key}: {exc}") from exc
         stored[case_key] = key
     return stored
+
+
+def discard_predictions(storage: Storage, *, submission_id: int) -> int:
+    """Remove a submission's stored predictions; returns how many files went.
+
+    For a submission that ended without scores: re-scoring reads succeeded
+    submissions only, so nothing of a failed run is worth keeping.
+    """
+    keys = storage.list(f"predictions/{submission_id}")
+    for key in keys:
+        try:
+            storage.delete(key)
+        except StorageError as exc:
+            raise InfrastructureError(str(exc)) from exc
+    return len(keys)
 
 
 def fetch_predictions(

@@ -11,15 +11,14 @@ import shutil
 
 import structlog
 
-from backend.challenges import repository as challenges
 from backend.enums import ScoringMode, SubmissionStatus
 from backend.leaderboard import cache
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
-from worker.labelcache import LabelCache
-from worker.pipeline import LabelSource, fetch_predictions, score_predictions
-from worker.runner.base import InfrastructureError
-from worker.transitions import case_inputs, write_scores
+from worker.labelcache import worker_label_cache
+from worker.pipeline import fetch_predictions, score_predictions
+from worker.plan import phase_work
+from worker.scores import write_scores
 
 log = structlog.get_logger(__name__)
 
@@ -35,30 +34,12 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
     """
     context = context or get_context()
     with context.session_factory() as session:
-        found = challenges.phase_context(session, phase_id)
-        if found is None:
-            raise InfrastructureError(f"phase {phase_id} does not exist")
-        phase, task, _ = found
-        active = challenges.active_label_sets(session, task.id)
-        missing = [p for p in task.paradigms if p not in active]
-        if missing:
-            raise InfrastructureError(f"task {task.slug} has no active label set for {missing}")
-        labels = {
-            p: LabelSource(
-                paradigm=p,
-                label_set_id=ls.id,
-                version=ls.version,
-                sha256=ls.sha256,
-                storage_path=ls.storage_path,
-            )
-            for p, ls in active.items()
-            if p in task.paradigms
-        }
-        cases = case_inputs(list(challenges.list_cases(session, phase_id=phase.id, sample=False)))
+        work = phase_work(session, phase_id)
+        cases, labels = work.cases, work.labels
         ids = [
             s.id
             for s in submissions.list_phase_submissions(
-                session, phase_id=phase.id, statuses=[SubmissionStatus.SUCCEEDED]
+                session, phase_id=phase_id, statuses=[SubmissionStatus.SUCCEEDED]
             )
         ]
     for submission_id in ids:
@@ -77,7 +58,7 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                 predictions=predictions,
                 rejected={},
                 workdir=workdir,
-                label_cache=LabelCache(context.settings.scratch_dir / "label-cache"),
+                label_cache=worker_label_cache(context.settings),
             )
             with context.session_factory.begin() as session:
                 write_scores(

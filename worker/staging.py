@@ -12,25 +12,16 @@ The folder is mounted read-only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from backend.challenges.contract import RunContract
-from worker.outputs import split_case_name
+from scoring.formats import split_case_name
+from worker.cases import CaseInput
 from worker.runner.base import InfrastructureError
 from worker.storage import Storage, StorageError
 
 #: Where the staged folder appears in the container.
 INPUT_MOUNT = PurePosixPath("/input")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CaseInput:
-    """A case to run: database id, key (the file stem) and its input files' keys."""
-
-    case_pk: int
-    case_key: str
-    input_keys: tuple[str, ...]
 
 
 def input_names(case: CaseInput, contract: RunContract | None = None) -> list[str]:

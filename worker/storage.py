@@ -61,6 +61,10 @@ class Storage(Protocol):
         """Keys directly under the folder ``prefix``, sorted."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (nothing happens when it does not exist)."""
+        ...
+
 
 class FilesystemStorage:
     """Objects are files under ``root``; fetching hard-links when it can.
@@ -118,6 +122,17 @@ class FilesystemStorage:
             for p in folder.iterdir()
             if p.is_file() and not p.name.startswith(".")
         )
+
+    def delete(self, key: str) -> None:
+        """Remove the file (and its folder once empty)."""
+        path = self.path(key)
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent != self.root:
+                path.parent.rmdir()
+        except OSError as exc:
+            if path.exists():  # a folder that still has files is fine; a file left is not
+                raise StorageError(f"cannot remove {key}: {exc.strerror or exc}") from exc
 
 
 class S3Storage:
@@ -198,3 +213,10 @@ class S3Storage:
                 if name and "/" not in name:
                     keys.append(f"{checked_key(prefix)}/{name}")
         return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Delete the object (S3 answers a missing key with success too)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {key} from s3://{self.bucket}: {exc}") from exc

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from backend.jobs import EVALUATE_SUBMISSION
+from backend.jobs import EVALUATE_SUBMISSION, REAP_STUCK, RESCORE_PHASE
 from backend.ops.instruments import observe_evaluation
 from worker.celery_app import app
 from worker.context import WorkerContext, get_context
@@ -22,9 +22,6 @@ from worker.rescoring import rescore_phase
 from worker.transitions import Outcome
 
 log = structlog.get_logger(__name__)
-
-RESCORE_PHASE = "rescore_phase"
-REAP_STUCK = "reap_stuck_submissions"
 
 
 def _observed(outcome: Outcome) -> Outcome:

@@ -1,48 +1,37 @@
-"""The guarded transitions of a submission row (see :mod:`worker.evaluation`).
+"""The guards of a submission row: begin, heartbeat, finish (see :mod:`worker.evaluation`).
 
 Each function is one short transaction that locks the row and acts only if
-the state and the attempt number are the ones the caller expects.
+the state and the attempt number are the ones the caller expects; the moves
+themselves are the lifecycle's (:mod:`backend.submissions.lifecycle`).
+:func:`begin` answers with a tagged result: :class:`Started` with the plan, or
+an :class:`Outcome` saying why nothing runs. The finishing guards
+(:func:`transition`, :func:`persist`) answer whether this attempt still owned
+the row; a superseded attempt's results are dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
-from backend.challenges import repository as challenges
-from backend.challenges.contract import RunContract, effective_contract
 from backend.db import utcnow
-from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
+from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import FINISHED, IN_PROGRESS, UNFINISHED
 from backend.submissions.models import Submission
 from scoring.results import CaseResult
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.pipeline import LabelSource, Timings, scorer_version
-from worker.runner.base import InfrastructureError, RunLimits, SubmissionFailure
-from worker.staging import CaseInput
+from worker.plan import Plan, read_plan
+from worker.runner.base import InfrastructureError, SubmissionFailure
+from worker.scores import write_scores
+from worker.timings import Timings
 
 log = structlog.get_logger(__name__)
-
-STARTABLE = frozenset(
-    {
-        SubmissionStatus.RECEIVED,
-        SubmissionStatus.QUEUED,
-        SubmissionStatus.PREFLIGHT,
-        SubmissionStatus.RUNNING,
-        SubmissionStatus.SCORING,
-    }
-)
-
-
-#: States of a run in progress; its worker refreshes ``updated_at`` as a heartbeat.
-IN_PROGRESS = frozenset(
-    {SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING, SubmissionStatus.SCORING}
-)
 
 #: What :func:`begin` returns when a live worker holds the submission.
 BUSY = "busy"
@@ -75,10 +64,26 @@ def audit_recovery(
     )
 
 
-def heartbeat_stale(submission: Submission, *, grace_s: float, now: datetime | None = None) -> bool:
-    """Whether the worker running ``submission`` has been silent for ``grace_s``."""
+def give_up_lost(session: Session, submission: Submission, *, message: str, reason: str) -> None:
+    """End a run whose worker was lost on its last allowed attempt: ``error``, slot refunded.
+
+    The caller holds the row lock; the ending is in the audit log with ``reason``.
+    """
+    before = (submission.status, submission.attempt)
+    submissions.set_status(
+        session,
+        submission,
+        status=SubmissionStatus.ERROR,
+        failure_class="worker_lost",
+        message=message,
+    )
+    audit_recovery(session, submission, action="submission.error", before=before, reason=reason)
+
+
+def heartbeat_stale(updated_at: datetime, *, grace_s: float, now: datetime | None = None) -> bool:
+    """Whether a run whose row was last touched at ``updated_at`` is silent for ``grace_s``."""
     now = now or utcnow()
-    return submission.updated_at < now - timedelta(seconds=grace_s)
+    return updated_at < now - timedelta(seconds=grace_s)
 
 
 def heartbeat(context: WorkerContext, plan: Plan) -> bool:
@@ -93,126 +98,64 @@ def heartbeat(context: WorkerContext, plan: Plan) -> bool:
         return True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
-    """Everything a run needs, read under the row lock when it starts."""
-
-    submission_id: int
-    attempt: int
-    tarball_key: str
-    image_digest: str
-    limits: RunLimits
-    cases: tuple[CaseInput, ...]
-    sample_cases: tuple[CaseInput, ...]
-    labels: dict[str, LabelSource]
-    preflight: bool
-    mode: ScoringMode
-    gpu: bool = False
-    container_prefix: str = "podium"
-    contract: RunContract = field(default_factory=RunContract)
-
-    def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
-        """``{prefix}-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
-        name = f"{self.container_prefix}-sub-{self.submission_id}-{attempt or self.attempt}"
-        return f"{name}-preflight" if preflight else name
-
-    def earlier_containers(self) -> tuple[str, ...]:
-        """Names earlier attempts may have left running."""
-        return tuple(
-            self.container_name(a, preflight=p)
-            for a in range(1, self.attempt)
-            for p in (False, True)
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a call ended: the status it left, and a retry delay for infrastructure faults."""
+    """Where a call left the submission: its status, and a delay when it should be retried.
+
+    ``status`` is a :class:`~backend.enums.SubmissionStatus` value, or ``"missing"``,
+    ``"busy"`` (a live worker holds it) or ``"superseded"`` (a newer attempt does).
+    ``retry_in`` is set for an infrastructure fault that will be retried and for a
+    busy submission (once its worker could have gone silent).
+    """
 
     status: str
     retry_in: float | None = None
     timings: Timings | None = None
 
 
-def case_inputs(cases: list[object]) -> tuple[CaseInput, ...]:
-    return tuple(
-        CaseInput(case_pk=c.id, case_key=c.case_key, input_keys=tuple(c.input_paths))  # type: ignore[attr-defined]
-        for c in cases
-    )
+@dataclass(frozen=True, slots=True)
+class Started:
+    """:func:`begin` took the next attempt and entered its first state: run ``plan``."""
+
+    plan: Plan
 
 
-def read_plan(session: Session, submission: Submission, context: WorkerContext) -> Plan:
-    found = challenges.phase_context(session, submission.phase_id)
-    if found is None:
-        raise InfrastructureError(f"phase {submission.phase_id} of the submission is gone")
-    phase, task, _ = found
-    labels = {
-        paradigm: LabelSource(
-            paradigm=paradigm,
-            label_set_id=ls.id,
-            version=ls.version,
-            sha256=ls.sha256,
-            storage_path=ls.storage_path,
-        )
-        for paradigm, ls in challenges.active_label_sets(session, task.id).items()
-        if paradigm in task.paradigms
-    }
-    missing = [p for p in task.paradigms if p not in labels]
-    if missing:
-        raise InfrastructureError(f"task {task.slug} has no active label set for {missing}")
-    return Plan(
-        submission_id=submission.id,
-        attempt=submission.attempt,
-        tarball_key=submission.tarball_path,
-        image_digest=submission.image_digest,
-        limits=context.settings.limits(
-            time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
-        ),
-        cases=case_inputs(list(challenges.list_cases(session, phase_id=phase.id, sample=False))),
-        sample_cases=case_inputs(
-            list(challenges.list_cases(session, phase_id=phase.id, sample=True))
-        ),
-        labels=labels,
-        preflight=phase.kind == PhaseKind.FINAL,
-        gpu=phase.gpu,
-        contract=effective_contract(phase),
-        mode=ScoringMode.PAPER,
-        container_prefix=context.settings.container_prefix,
-    )
+def begin(context: WorkerContext, submission_id: int) -> Started | Outcome:
+    """Lock, check, count the attempt and enter the first running state.
 
-
-def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
-    """Lock, check, count the attempt and enter the first running state."""
+    Returns
+    -------
+    Started | Outcome
+        :class:`Started` with the plan when this call owns the next attempt;
+        otherwise an :class:`Outcome` saying why nothing runs (missing, already
+        finished, busy with a live worker, attempts used up, or a fault while
+        reading the plan, recorded and perhaps to be retried).
+    """
+    settings = context.settings
     with context.session_factory.begin() as session:
         submission = submissions.get_submission_for_update(session, submission_id)
         if submission is None:
-            return "missing"
-        if submission.status not in STARTABLE:
-            return submission.status.value
+            return Outcome(status="missing")
+        if submission.status not in UNFINISHED:
+            return Outcome(status=submission.status.value)
         if submission.status in IN_PROGRESS and not heartbeat_stale(
-            submission, grace_s=context.settings.takeover_after_s
+            submission.updated_at, grace_s=settings.takeover_after_s
         ):
             # Another worker may still be running it (a duplicate delivery); only
             # a silent heartbeat says its worker is gone.
-            return BUSY
+            return Outcome(status=BUSY, retry_in=settings.takeover_after_s)
         before = (submission.status, submission.attempt)
-        if submission.attempt >= context.settings.max_attempts:
-            submissions.set_status(
+        # Only a run taken over counts against the attempts here: a queued row past them
+        # was sent back by an organiser (a fault or the reaper requeue only below them).
+        if before[0] in IN_PROGRESS and submission.attempt >= settings.max_attempts:
+            give_up_lost(
                 session,
                 submission,
-                status=SubmissionStatus.ERROR,
-                failure_class="worker_lost",
                 message="The evaluation was interrupted repeatedly on our side; your "
                 "submission slot has been refunded. Please submit again.",
-            )
-            audit_recovery(
-                session,
-                submission,
-                action="submission.error",
-                before=before,
                 reason="its worker was lost on the last allowed attempt",
             )
-            return submission.status.value
+            return Outcome(status=submission.status.value)
         submissions.increment_attempt(session, submission)
         if before[0] in IN_PROGRESS:
             # Only a silent heartbeat gets here: the previous attempt's worker is gone.
@@ -224,12 +167,12 @@ def begin(context: WorkerContext, submission_id: int) -> Plan | Outcome | str:
                 reason="the worker of the previous attempt went silent; taken over",
             )
         try:
-            plan = read_plan(session, submission, context)
+            plan = read_plan(session, submission, settings)
         except InfrastructureError as exc:  # e.g. a paradigm without an active label set
-            return record_fault(session, submission, settings=context.settings, exc=exc)
+            return record_fault(session, submission, settings=settings, exc=exc)
         first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
         submissions.set_status(session, submission, status=first)
-        return plan
+        return Started(plan)
 
 
 def transition(
@@ -295,51 +238,6 @@ def persist(
         return True
 
 
-def write_scores(
-    session: Session,
-    submission_id: int,
-    *,
-    labels: dict[str, LabelSource],
-    mode: ScoringMode,
-    cases: tuple[CaseInput, ...],
-    results: dict[tuple[str, str], CaseResult],
-) -> int:
-    """Upsert CaseScores into the submission's evaluation for these label sets.
-
-    The evaluation is found by (label sets, scorer version, mode) or created,
-    so a repeated run or re-scoring overwrites rather than duplicates.
-    """
-    described = {p: label.describe() for p, label in sorted(labels.items())}
-    version = scorer_version()
-    evaluation = submissions.latest_evaluation(session, submission_id)
-    if evaluation is None or (
-        evaluation.label_sets,
-        evaluation.scorer_version,
-        evaluation.mode,
-    ) != (
-        described,
-        version,
-        mode,
-    ):
-        evaluation = submissions.create_evaluation(
-            session,
-            submission_id=submission_id,
-            label_sets=described,
-            scorer_version=version,
-            mode=mode,
-        )
-    pk = {c.case_key: c.case_pk for c in cases}
-    for (case_key, paradigm), result in sorted(results.items()):
-        submissions.upsert_case_score(
-            session,
-            evaluation_id=evaluation.id,
-            case_id=pk[case_key],
-            paradigm=paradigm,
-            result=result.to_dict(),
-        )
-    return evaluation.id
-
-
 def record_fault(
     session: Session, submission: Submission, *, settings: WorkerSettings, exc: Exception
 ) -> Outcome:
@@ -389,6 +287,6 @@ def infrastructure_fault(context: WorkerContext, plan: Plan, exc: Exception) -> 
         submission = submissions.get_submission_for_update(session, plan.submission_id)
         if submission is None or submission.attempt != plan.attempt:
             return Outcome(status="superseded")
-        if submission.status in TERMINAL_STATUSES:
+        if submission.status in FINISHED:
             return Outcome(status=submission.status.value)
         return record_fault(session, submission, settings=context.settings, exc=exc)

@@ -21,9 +21,9 @@ from typing import IO
 
 from backend.errors import DomainError
 from backend.storage import human_bytes
+from scoring.formats import EXTENSIONS
+from scoring.formats import split_case_name as split_name
 
-#: Image file types a case file may have; the case key is the name without it.
-IMAGE_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
 #: Archive noise from desktop tools, skipped rather than refused.
 _IGNORED_PARTS = ("__MACOSX",)
 _IGNORED_NAMES = (".DS_Store", "Thumbs.db")
@@ -65,20 +65,24 @@ def safe_member_name(name: str) -> str:
 
 
 def split_case_name(name: str) -> tuple[str, str]:
-    """``'a/b/case_01.nii.gz'`` → ``('case_01', '.nii.gz')``."""
-    base = posixpath.basename(name)
-    for suffix in IMAGE_SUFFIXES:
-        if base.lower().endswith(suffix) and len(base) > len(suffix):
-            key = base[: -len(suffix)]
-            if len(key) > MAX_KEY_LENGTH:
-                raise _bad(
-                    f"the file name {key[:40]!r}… is {len(key)} characters long; a case key "
-                    f"has at most {MAX_KEY_LENGTH}"
-                )
-            return key, suffix
-    raise _bad(
-        f"{name!r} is not an image file we read (expected one of {', '.join(IMAGE_SUFFIXES)})"
-    )
+    """``'a/b/case_01.nii.gz'`` → ``('case_01', '.nii.gz')``, in a format the scorer reads.
+
+    The formats are :data:`scoring.formats.EXTENSIONS`, the ones the worker's
+    scorer reads, so nothing is accepted here that an evaluation would fail on.
+    """
+    parts = split_name(posixpath.basename(name), ignore_case=True)
+    if parts is None:
+        raise _bad(
+            f"{name!r} is not in a format the scorer reads: use one of "
+            f"{', '.join(EXTENSIONS)} (convert other formats, e.g. .nrrd, to .nii.gz first)"
+        )
+    key, suffix = parts
+    if len(key) > MAX_KEY_LENGTH:
+        raise _bad(
+            f"the file name {key[:40]!r}… is {len(key)} characters long; a case key "
+            f"has at most {MAX_KEY_LENGTH}"
+        )
+    return key, suffix
 
 
 def _ignored(name: str) -> bool:

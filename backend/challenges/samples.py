@@ -14,10 +14,10 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from backend.challenges import repository
-from backend.challenges.archives import IMAGE_SUFFIXES
 from backend.challenges.models import Case
 from backend.deps import SessionDep, SettingsDep
 from backend.errors import NotFoundError
+from scoring.formats import find_case_file
 
 router = APIRouter(tags=["challenges"])
 
@@ -45,14 +45,6 @@ def _file(data_root: Path, relative: str, name: str) -> FileResponse:
     return FileResponse(path, filename=name, media_type="application/octet-stream")
 
 
-def _label_file(folder: Path, key: str) -> Path | None:
-    for suffix in IMAGE_SUFFIXES:
-        candidate = folder / f"{key}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 @router.get("/phases/{phase_id}/sample-cases", response_model=list[SampleCaseOut])
 def list_samples(phase_id: int, session: SessionDep, settings: SettingsDep) -> list[SampleCaseOut]:
     """The phase's public sample cases (anyone), with download links."""
@@ -67,7 +59,7 @@ def list_samples(phase_id: int, session: SessionDep, settings: SettingsDep) -> l
         labels = {
             paradigm: f"{base}/labels/{paradigm}"
             for paradigm, label_set in sorted(label_sets.items())
-            if _label_file(settings.data_root / label_set.storage_path, case.case_key)
+            if find_case_file(settings.data_root / label_set.storage_path, case.case_key)
         }
         out.append(
             SampleCaseOut(
@@ -112,7 +104,7 @@ def sample_label(
     label_set = repository.active_label_sets(session, context[1].id).get(paradigm)
     if label_set is None:
         raise NotFoundError("active label set for paradigm", paradigm)
-    path = _label_file(settings.data_root / label_set.storage_path, key)
+    path = find_case_file(settings.data_root / label_set.storage_path, key)
     if path is None:
         raise NotFoundError("label of sample case", key)
     return _file(settings.data_root, str(path.relative_to(settings.data_root)), path.name)

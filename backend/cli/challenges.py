@@ -38,7 +38,7 @@ ArchiveArgument = Annotated[
         exists=True,
         dir_okay=False,
         readable=True,
-        help="A .tar.gz or .zip with one <case key>.nii.gz (.nii, .mha, .nrrd) per case.",
+        help="A .tar.gz or .zip with one <case key>.nii.gz (.nii, .mha) per case.",
     ),
 ]
 

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from backend.auth import repository as users
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.config import get_settings
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
-from backend.leaderboard.context import is_organiser
 
 #: ``--as EMAIL`` where it may be left out (the shell's operator is then recorded as nobody).
 ActorOption = Annotated[

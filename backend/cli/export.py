@@ -2,7 +2,7 @@
 
 Everything comes from the services behind the API (the board of
 :func:`backend.leaderboard.service.get_board`, the scores of
-:func:`backend.leaderboard.history.case_scores`), so the files say what the API says.
+:func:`backend.submissions.actions.case_scores`), so the files say what the API says.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import User
 from backend.errors import DomainError
-from backend.leaderboard import history, service
 from backend.leaderboard import repository as boards
+from backend.leaderboard import service
 from backend.leaderboard.csv_export import board_csv
-from backend.leaderboard.schemas import Board, CaseScoresOut
+from backend.leaderboard.schemas import Board
+from backend.submissions import actions
+from backend.submissions.schemas import CaseScoresOut
 from scoring.results import LESION_METRICS, CaseResult
 
 
@@ -124,7 +126,7 @@ def export_rows(
     rows: list[dict[str, Any]] = []
     submissions = 0
     for candidate in boards.succeeded_submissions(session, phase_id=phase_id):
-        scores = history.case_scores(session, submission_id=candidate.submission_id)
+        scores = actions.case_scores(session, submission_id=candidate.submission_id)
         if view == ExportView.PUBLIC and scores.team.affiliated:
             continue
         submissions += 1

@@ -20,7 +20,7 @@ from backend.cli.export import ExportView, write_export
 from backend.config import get_settings
 from backend.errors import DomainError
 from backend.jobs import CeleryJobQueue, Job, JobQueue, bind_queue
-from backend.leaderboard import history
+from backend.leaderboard import actions
 
 
 class _SentJobs:
@@ -52,7 +52,7 @@ def phase_rescore(phase_id: int, actor_email: ActorOption = None) -> None:
         with transaction() as session:
             bind_queue(session, queue)
             actor = optional_organiser(session, actor_email)
-            result = history.rescore_phase(
+            result = actions.rescore_phase(
                 session, phase_id=phase_id, actor=actor, queue=settings.evaluation_queue
             )
     except DomainError as exc:
@@ -74,7 +74,7 @@ def phase_publish(phase_id: int, actor_email: RequiredActorOption) -> None:
     """
     try:
         with transaction() as session:
-            result = history.publish(
+            result = actions.publish(
                 session, phase_id=phase_id, actor=organiser(session, actor_email)
             )
     except DomainError as exc:

@@ -1,4 +1,4 @@
-"""A phase with everything a board or history needs about it, and who is an organiser."""
+"""A phase with everything a board or history needs about it."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from backend.auth.models import User
 from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge, Phase, Task
-from backend.enums import Role
 from backend.errors import NotFoundError
 from backend.leaderboard import repository
 from backend.leaderboard.repository import PhaseCase
-from backend.leaderboard.schemas import PhaseRef
-
-
-def is_organiser(user: User | None) -> bool:
-    """Whether the user runs challenges here."""
-    return user is not None and user.role in (Role.ORGANISER, Role.ADMIN)
+from backend.leaderboard.schemas import PhaseRef, TeamRef
+from backend.teams.models import Team
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +46,11 @@ class PhaseContext:
             paradigms=list(self.task.paradigms),
             centres=self.centres,
         )
+
+
+def team_ref(team: Team) -> TeamRef:
+    """A team as responses name it."""
+    return TeamRef(id=team.id, name=team.name, affiliated=team.organiser_affiliated)
 
 
 def load_phase(session: Session, phase_id: int) -> PhaseContext:

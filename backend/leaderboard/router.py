@@ -1,4 +1,4 @@
-"""Leaderboards (JSON and CSV), team histories and the organisers' leaderboard actions."""
+"""Leaderboards (JSON and CSV) and the organisers' leaderboard actions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from backend.deps import CurrentUser, OptionalUser, OrganiserUser, SessionDep, SettingsDep
+from backend.deps import OptionalUser, OrganiserUser, SessionDep, SettingsDep
 from backend.errors import DomainError
-from backend.leaderboard import history, service
+from backend.leaderboard import actions, service
 from backend.leaderboard.csv_export import board_csv
 from backend.leaderboard.schemas import (
     ActionOut,
     Board,
-    CaseScoresOut,
-    History,
     TeamsOut,
     View,
 )
@@ -87,41 +85,13 @@ def get_leaderboard_csv(
 @router.post("/phases/{phase_id}/leaderboard/publish", response_model=ActionOut)
 def publish_leaderboard(phase_id: int, organiser: OrganiserUser, session: SessionDep) -> ActionOut:
     """Make a closed phase's leaderboard public (organisers; idempotent; audited)."""
-    return history.publish(session, phase_id=phase_id, actor=organiser)
-
-
-@router.get("/phases/{phase_id}/history", response_model=History)
-def get_history(
-    phase_id: int,
-    user: CurrentUser,
-    session: SessionDep,
-    team_id: Annotated[int | None, Query(description="Another team (organisers only).")] = None,
-) -> History:
-    """Your team's submissions with status, failure class, message, runtime and (validation
-    phases only) log tail, which one counts, the remaining quota and the quota ledger."""
-    return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
+    return actions.publish(session, phase_id=phase_id, actor=organiser)
 
 
 @router.get("/phases/{phase_id}/teams", response_model=TeamsOut)
 def list_phase_teams(phase_id: int, _: OrganiserUser, session: SessionDep) -> TeamsOut:
     """Every team of the phase's challenge, organiser-affiliated ones included (organisers)."""
-    return history.phase_teams(session, phase_id=phase_id)
-
-
-@router.get("/submissions/{submission_id}/case-scores", response_model=CaseScoresOut)
-def get_case_scores(submission_id: int, _: OrganiserUser, session: SessionDep) -> CaseScoresOut:
-    """A submission's per-case scores from its latest evaluation (organisers)."""
-    return history.case_scores(session, submission_id=submission_id)
-
-
-@router.post("/submissions/{submission_id}/rescore", response_model=ActionOut)
-def rescore_submission(
-    submission_id: int, organiser: OrganiserUser, session: SessionDep, settings: SettingsDep
-) -> ActionOut:
-    """Queue a finished submission for another run and scoring (organisers; audited)."""
-    return history.rescore(
-        session, submission_id=submission_id, actor=organiser, queue=settings.evaluation_queue
-    )
+    return actions.phase_teams(session, phase_id=phase_id)
 
 
 @router.post("/phases/{phase_id}/rescore", response_model=ActionOut)
@@ -134,12 +104,6 @@ def rescore_phase(
     Use it after publishing a new label-set version: each submission gets a new evaluation
     tagged with the new versions. 409 when a paradigm has no active label set or nothing
     has succeeded yet."""
-    return history.rescore_phase(
+    return actions.rescore_phase(
         session, phase_id=phase_id, actor=organiser, queue=settings.evaluation_queue
     )
-
-
-@router.post("/submissions/{submission_id}/select", response_model=ActionOut)
-def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
-    """Make this succeeded submission the one your team is ranked by (`selected` phases)."""
-    return history.select(session, submission_id=submission_id, user=user)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection, SubmissionStatus
+from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
 
 View = Literal["public", "organisers"]
 
@@ -99,82 +99,12 @@ class Board(BaseModel):
     generated_at: datetime
 
 
-class QuotaOut(BaseModel):
-    """The team's submission quota in the phase."""
-
-    limit: int
-    used: int
-    remaining: int
-
-
-class LedgerEntryOut(BaseModel):
-    """One quota movement."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    submission_id: int
-    slot: int
-    change: int
-    reason: str
-    at: datetime
-
-
-class HistorySubmission(BaseModel):
-    """A submission as its team sees it (``log_tail`` only on validation phases)."""
-
-    id: int
-    status: SubmissionStatus
-    failure_class: str | None
-    message: str
-    runtime_s: float | None
-    log_tail: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    size_bytes: int
-    selected: bool
-    counted: bool
-
-
 class TeamRef(BaseModel):
     """A team."""
 
     id: int
     name: str
     affiliated: bool
-
-
-class History(BaseModel):
-    """A team's submissions, quota and quota ledger in a phase."""
-
-    phase: PhaseRef
-    team: TeamRef
-    quota: QuotaOut
-    ledger: list[LedgerEntryOut]
-    submissions: list[HistorySubmission]
-    logs_shown: bool
-
-
-class CaseScoreOut(BaseModel):
-    """One stored per-case result (organisers)."""
-
-    case: str
-    centre: str
-    paradigm: str
-    status: str
-    dice: float
-    result: dict[str, Any]
-
-
-class CaseScoresOut(BaseModel):
-    """A submission's per-case scores from its latest evaluation."""
-
-    submission_id: int
-    team: TeamRef
-    evaluation_id: int | None
-    scorer_version: str | None
-    mode: str | None
-    scores: list[CaseScoreOut]
 
 
 class TeamsOut(BaseModel):

@@ -12,15 +12,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.db import utcnow
 from backend.errors import DomainError, ForbiddenError
 from backend.leaderboard import cache, repository
-from backend.leaderboard.context import PhaseContext, is_organiser, load_phase
+from backend.leaderboard.context import PhaseContext, load_phase
 from backend.leaderboard.ranked import Ranked, rank_phase, shape
 from backend.leaderboard.schemas import Board, View
 from backend.leaderboard.visibility import hidden_note, is_public
-
-__all__ = ["get_board", "is_organiser", "load_phase"]
 
 
 def get_board(

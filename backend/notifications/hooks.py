@@ -19,14 +19,15 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.enums import TERMINAL_STATUSES, SubmissionStatus
+from backend.enums import SubmissionStatus
 from backend.jobs import JobQueue, bind_factory, enqueue
 from backend.notifications.tasks import NOTIFY_SUBMISSION_ENDED
+from backend.submissions.lifecycle import FINISHED
 from backend.submissions.models import Submission
 
 _NOTIFY_QUEUE_KEY = "podium_notification_queue"
 #: Ending states a team is e-mailed about.
-NOTIFIED = TERMINAL_STATUSES - {SubmissionStatus.CANCELLED}
+NOTIFIED = FINISHED - {SubmissionStatus.CANCELLED}
 
 
 def bind_notifications(target: Session | sessionmaker[Session], *, queue_name: str) -> None:

@@ -21,10 +21,11 @@ from backend.auth.security import hash_token
 from backend.challenges import repository as challenges
 from backend.config import Settings
 from backend.db import utcnow
-from backend.enums import REFUNDING_STATUSES, PhaseKind, SubmissionStatus
+from backend.enums import PhaseKind, SubmissionStatus
 from backend.notifications import mailer, messages, repository
 from backend.notifications.webhooks import deliver, event_body, webhook_secret
 from backend.submissions import repository as submissions
+from backend.submissions.lifecycle import REFUNDING
 from backend.teams import repository as teams
 
 log = structlog.get_logger(__name__)
@@ -131,7 +132,7 @@ def notify_submission_ended(factory: Factory, settings: Settings, submission_id:
             # A final phase's message may name hidden cases; e-mails carry only the class.
             message=sub.message if validation else "",
             summary=summary,
-            refunded=sub.status in REFUNDING_STATUSES,
+            refunded=sub.status in REFUNDING,
         )
         data = {
             "submission_id": sub.id,
@@ -140,7 +141,7 @@ def notify_submission_ended(factory: Factory, settings: Settings, submission_id:
             "phase_id": phase.id,
             "status": status,
             "failure_class": sub.failure_class or None,
-            "refunded": sub.status in REFUNDING_STATUSES,
+            "refunded": sub.status in REFUNDING,
         }
         challenge_id = challenge.id
         slug = challenge.slug

@@ -17,16 +17,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
-from backend.enums import SubmissionStatus
 from backend.ops import repository
 from backend.ops.instruments import DURATION_BUCKETS
+from backend.submissions.lifecycle import CONTAINER_RUNNING, WAITING
 
 log = structlog.get_logger(__name__)
-
-#: States in which a submission waits for a worker.
-WAITING = (SubmissionStatus.RECEIVED, SubmissionStatus.QUEUED)
-#: States in which a submission's container is (or is about to be) running.
-RUNNING = (SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING)
 
 
 def histogram_buckets(
@@ -83,13 +78,13 @@ class DatabaseCollector(Collector):
         yield by_state
         yield GaugeMetricFamily(
             "podium_queue_length",
-            "Submissions waiting for a worker (received or queued).",
+            "Submissions waiting for a worker (queued).",
             value=float(sum(counts[s] for s in WAITING)),
         )
         yield GaugeMetricFamily(
             "podium_running_containers",
             "Submissions whose container is running (pre-flight or the hidden cases).",
-            value=float(sum(counts[s] for s in RUNNING)),
+            value=float(sum(counts[s] for s in CONTAINER_RUNNING)),
         )
         yield HistogramMetricFamily(
             "podium_submission_runtime_seconds",

@@ -7,10 +7,12 @@ to fix it, because the reader is a participant with a deadline.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import posixpath
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,12 +58,27 @@ def _normalise(name: str) -> str:
     return clean.removeprefix("./")
 
 
+def _starts_like_tar(path: Path, *, gzipped: bool) -> bool:
+    """Whether the (decompressed) upload begins with a valid tar header block."""
+    try:
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as stream:
+            block = stream.read(tarfile.BLOCKSIZE)
+        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+    except (OSError, EOFError, zlib.error, tarfile.HeaderError):
+        return False
+    return True
+
+
 def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, bytes], set[str]]:
     small: dict[str, bytes] = {}
     names: set[str] = set()
     kept = 0
     with path.open("rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
+    # Named for what it is, rather than "not a tar or truncated": a truncated tar
+    # still starts with a valid header, anything else never does.
+    if not _starts_like_tar(path, gzipped=gzipped):
+        raise _refuse(f"the upload is not a tar archive (plain or gzip-compressed); {SAVE_HINT}")
     # A plain tar is read with seeks over the layer data (no second pass over
     # gigabytes); a gzip stream can only be read front to back.
     file_size = path.stat().st_size
@@ -101,10 +118,6 @@ def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, by
                         data = handle.read()
                         small[name] = data
                         kept += len(data)
-    except tarfile.ReadError as exc:
-        raise _refuse(
-            f"the upload is not a tar archive or is truncated ({exc}); {SAVE_HINT}"
-        ) from exc
     except (EOFError, OSError, tarfile.TarError) as exc:
         raise _refuse(f"the archive is truncated or corrupt ({exc}); {SAVE_HINT}") from exc
     return small, names

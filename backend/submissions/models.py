@@ -44,7 +44,7 @@ class Submission(Base):
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     slot: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[SubmissionStatus] = mapped_column(
-        str_enum(SubmissionStatus, "submission_status"), default=SubmissionStatus.RECEIVED
+        str_enum(SubmissionStatus, "submission_status"), default=SubmissionStatus.QUEUED
     )
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     failure_class: Mapped[str | None] = mapped_column(String(64))

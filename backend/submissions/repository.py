@@ -6,6 +6,7 @@ The worker uses these functions too; none of them commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.enums import (
-    REFUNDING_STATUSES,
-    TERMINAL_STATUSES,
-    ScoringMode,
-    SubmissionStatus,
-)
+from backend.enums import PhaseKind, ScoringMode, SubmissionStatus
+from backend.submissions.lifecycle import FINISHED, IN_PROGRESS, LIFECYCLE, REFUNDING, check_move
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 
 
@@ -30,19 +28,52 @@ def get_submission(session: Session, submission_id: int) -> Submission | None:
     return session.get(Submission, submission_id)
 
 
-def get_submission_for_update(session: Session, submission_id: int) -> Submission | None:
+def get_submission_for_update(
+    session: Session, submission_id: int, *, skip_locked: bool = False
+) -> Submission | None:
     """The submission with its row locked until the transaction ends.
 
     On PostgreSQL this is ``SELECT ... FOR UPDATE``; SQLite transactions here
     start with ``BEGIN IMMEDIATE`` and are already exclusive writers.
+    ``skip_locked`` returns ``None`` at once, instead of waiting, when another
+    transaction holds the row (``SKIP LOCKED``): for sweeps that may leave a row
+    to the next round.
     """
     stmt = (
         select(Submission)
         .where(Submission.id == submission_id)
-        .with_for_update()
+        .with_for_update(skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
     return session.scalars(stmt).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class RunInProgress:
+    """A submission in progress with what the reaper judges it by."""
+
+    submission_id: int
+    updated_at: datetime
+    started_at: datetime | None
+    phase_kind: PhaseKind
+    time_limit_s: int
+
+
+def runs_in_progress(session: Session) -> list[RunInProgress]:
+    """Every submission in progress, with its phase's kind and time limit (one query)."""
+    stmt = (
+        select(
+            Submission.id,
+            Submission.updated_at,
+            Submission.started_at,
+            Phase.kind,
+            Phase.time_limit_s,
+        )
+        .join(Phase, Phase.id == Submission.phase_id)
+        .where(Submission.status.in_(IN_PROGRESS))
+        .order_by(Submission.id)
+    )
+    return [RunInProgress(*row) for row in session.execute(stmt)]
 
 
 def list_team_submissions(session: Session, *, team_id: int, phase_id: int) -> list[Submission]:
@@ -163,12 +194,19 @@ def set_status(
 ) -> None:
     """Move a submission to ``status``, stamping times and refunding where due.
 
-    Entering ``preflight``/``running`` stamps ``started_at`` (first time only);
-    a terminal state stamps ``finished_at`` and ``runtime_s``; a refunding
-    state (``failed_preflight``, ``error``, ``cancelled``) releases the slot.
-    The caller holds the row lock (:func:`get_submission_for_update`) and has
-    checked that the transition is allowed.
+    Entering a state whose container runs (``preflight``, ``running``) stamps
+    ``started_at`` (first time only); a finished state stamps ``finished_at``
+    and ``runtime_s``; a refunding state (``failed_preflight``, ``error``,
+    ``cancelled``) releases the slot (:mod:`backend.submissions.lifecycle`).
+    The caller holds the row lock (:func:`get_submission_for_update`).
+
+    Raises
+    ------
+    TransitionError
+        The lifecycle does not allow the move (a bug in the caller, which
+        checks the state first); nothing is changed.
     """
+    check_move(submission.status, status)
     now = now or utcnow()
     submission.status = status
     if message is not None:
@@ -179,16 +217,13 @@ def set_status(
         submission.log_tail = log_tail
     if status == SubmissionStatus.QUEUED and submission.queued_at is None:
         submission.queued_at = now
-    if (
-        status in (SubmissionStatus.PREFLIGHT, SubmissionStatus.RUNNING)
-        and submission.started_at is None
-    ):
+    if LIFECYCLE[status].container and submission.started_at is None:
         submission.started_at = now
-    if status in TERMINAL_STATUSES:
+    if status in FINISHED:
         submission.finished_at = now
         if submission.started_at is not None:
             submission.runtime_s = (now - submission.started_at).total_seconds()
-    if status in REFUNDING_STATUSES:
+    if status in REFUNDING:
         refund_slot(session, submission, reason=f"refunded: {status.value}")
     session.flush()
 

@@ -1,39 +1,36 @@
-"""Container submissions: streamed upload under quota, listing, cancelling."""
+"""Container submissions: streamed upload under quota, listing, history, cancelling, and the
+actions on one submission (select, re-score, case scores)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import User
 from backend.challenges.contract import root_policy
-from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
-from backend.submissions import repository, service
+from backend.deps import CurrentUser, OrganiserUser, SessionDep, SettingsDep, session_released
+from backend.leaderboard.schemas import ActionOut
+from backend.submissions import actions, history, service
 from backend.submissions.image_archive import inspect_image_archive
 from backend.submissions.models import Submission
 from backend.submissions.schemas import (
-    LedgerEntryOut,
-    QuotaOut,
+    CaseScoresOut,
+    History,
     SubmissionOut,
-    TeamSubmissionsOut,
 )
 from backend.uploads import binary_body, receive_body
 
 router = APIRouter(tags=["submissions"])
 
 
-def _out(
-    session: Session, *, user: User, submission: Submission, phase: Phase | None = None
-) -> SubmissionOut:
+def _out(session: Session, *, user: User, submission: Submission) -> SubmissionOut:
     """The response body, without the log where the user may not read it."""
-    phase = phase or service.submission_phase(session, submission)
-    out = SubmissionOut.model_validate(submission)
-    if not service.logs_visible(user=user, phase=phase, submission=submission):
-        out.log_tail = None
-    return out
+    phase = service.submission_phase(session, submission)
+    return service.submission_out(user=user, phase=phase, submission=submission)
 
 
 @router.post(
@@ -100,26 +97,19 @@ async def submit(
     return await run_in_threadpool(lambda: _out(session, user=user, submission=submission))
 
 
-@router.get("/phases/{phase_id}/submissions", response_model=TeamSubmissionsOut)
-def list_own(phase_id: int, user: CurrentUser, session: SessionDep) -> TeamSubmissionsOut:
-    """Your team's submissions to a phase, its remaining quota and its quota ledger."""
-    phase, team = service.team_for_phase(session, user=user, phase_id=phase_id)
-    used = repository.slots_in_use(session, team_id=team.id, phase_id=phase.id)
-    ledger = repository.quota_ledger(session, team_id=team.id, phase_id=phase.id)
-    return TeamSubmissionsOut(
-        team_id=team.id,
-        phase_id=phase.id,
-        quota=QuotaOut(
-            limit=phase.submission_limit,
-            used=used,
-            remaining=max(phase.submission_limit - used, 0),
-            ledger=[LedgerEntryOut.model_validate(e) for e in ledger],
-        ),
-        submissions=[
-            _out(session, user=user, submission=s, phase=phase)
-            for s in repository.list_team_submissions(session, team_id=team.id, phase_id=phase.id)
-        ],
-    )
+TeamQuery = Annotated[int | None, Query(description="Another team (organisers only).")]
+
+
+@router.get("/phases/{phase_id}/submissions", response_model=History)
+@router.get("/phases/{phase_id}/history", response_model=History)
+def team_history(
+    phase_id: int, user: CurrentUser, session: SessionDep, team_id: TeamQuery = None
+) -> History:
+    """Your team's submissions to a phase, newest first, with status, failure class,
+    message, runtime and the log tail where you may read it (validation phases, and a
+    failed pre-flight in any phase); which one counts; the quota and its ledger.
+    `/history` is the same endpoint under the team page's name."""
+    return history.team_history(session, phase_id=phase_id, user=user, team_id=team_id)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -134,3 +124,25 @@ def cancel_submission(submission_id: int, user: CurrentUser, session: SessionDep
     """Cancel a queued submission; its quota slot is refunded (409 once it has started)."""
     submission = service.cancel(session, user=user, submission_id=submission_id)
     return _out(session, user=user, submission=submission)
+
+
+@router.get("/submissions/{submission_id}/case-scores", response_model=CaseScoresOut)
+def get_case_scores(submission_id: int, _: OrganiserUser, session: SessionDep) -> CaseScoresOut:
+    """A submission's per-case scores from its latest evaluation (organisers)."""
+    return actions.case_scores(session, submission_id=submission_id)
+
+
+@router.post("/submissions/{submission_id}/rescore", response_model=ActionOut)
+def rescore_submission(
+    submission_id: int, organiser: OrganiserUser, session: SessionDep, settings: SettingsDep
+) -> ActionOut:
+    """Queue a finished submission for another run and scoring (organisers; audited)."""
+    return actions.rescore(
+        session, submission_id=submission_id, actor=organiser, queue=settings.evaluation_queue
+    )
+
+
+@router.post("/submissions/{submission_id}/select", response_model=ActionOut)
+def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
+    """Make this succeeded submission the one your team is ranked by (`selected` phases)."""
+    return actions.select(session, submission_id=submission_id, user=user)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from backend.enums import SubmissionStatus
+from backend.leaderboard.schemas import PhaseRef, TeamRef
 
 
 class SubmissionOut(BaseModel):
@@ -14,7 +16,7 @@ class SubmissionOut(BaseModel):
 
     ``log_tail`` is ``None`` where the team may not read the container's log: a
     final-phase run sees the hidden test images, and its output could carry
-    them (see :func:`backend.submissions.service.logs_visible`).
+    them (see :func:`backend.submissions.lifecycle.team_sees_log`).
     """
 
     model_config = ConfigDict(from_attributes=True)
@@ -30,6 +32,7 @@ class SubmissionOut(BaseModel):
     log_tail: str | None
     image_digest: str
     image_tags: list[str]
+    selected: bool
     tarball_sha256: str
     size_bytes: int
     created_at: datetime
@@ -44,6 +47,7 @@ class LedgerEntryOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     submission_id: int
     slot: int
     change: int
@@ -57,13 +61,49 @@ class QuotaOut(BaseModel):
     limit: int
     used: int
     remaining: int
-    ledger: list[LedgerEntryOut]
 
 
-class TeamSubmissionsOut(BaseModel):
-    """A team's submissions to a phase with its remaining quota."""
+class HistorySubmission(SubmissionOut):
+    """A submission in its team's history: :class:`SubmissionOut` and whether it is ranked."""
 
-    team_id: int
-    phase_id: int
+    counted: bool
+
+
+class History(BaseModel):
+    """A team's submissions to a phase (newest first), its quota and its quota ledger.
+
+    ``logs_shown`` says whether this phase shows you the log of every run
+    (validation phases; organisers everywhere). Where it is false, a
+    submission's ``log_tail`` is set only where its log may be read (a failed
+    pre-flight, which ran on the public sample cases alone) and ``None``
+    otherwise.
+    """
+
+    phase: PhaseRef
+    team: TeamRef
     quota: QuotaOut
-    submissions: list[SubmissionOut]
+    ledger: list[LedgerEntryOut]
+    submissions: list[HistorySubmission]
+    logs_shown: bool
+
+
+class CaseScoreOut(BaseModel):
+    """One stored per-case result (organisers)."""
+
+    case: str
+    centre: str
+    paradigm: str
+    status: str
+    dice: float
+    result: dict[str, Any]
+
+
+class CaseScoresOut(BaseModel):
+    """A submission's per-case scores from its latest evaluation."""
+
+    submission_id: int
+    team: TeamRef
+    evaluation_id: int | None
+    scorer_version: str | None
+    mode: str | None
+    scores: list[CaseScoreOut]

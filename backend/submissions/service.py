@@ -13,22 +13,21 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge, Phase, Task
 from backend.challenges.spec import phase_window
-from backend.enums import PhaseKind, SubmissionStatus
+from backend.enums import SubmissionStatus
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, enqueue
 from backend.storage import StagedUpload, delete_on_rollback, move_into_place
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
+from backend.submissions.lifecycle import CANCELLABLE, team_sees_log
 from backend.submissions.models import Submission
+from backend.submissions.schemas import SubmissionOut
 from backend.teams import repository as teams
 from backend.teams.models import Team
-from backend.teams.service import is_organiser
-
-#: States a team may still cancel.
-CANCELLABLE = (SubmissionStatus.RECEIVED, SubmissionStatus.QUEUED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,31 +177,21 @@ def cancel(session: Session, *, user: User, submission_id: int) -> Submission:
     return submission
 
 
-def team_for_phase(session: Session, *, user: User, phase_id: int) -> tuple[Phase, Team]:
-    """The phase and the user's team in its challenge (404/403 otherwise)."""
-    context = challenges.phase_context(session, phase_id)
-    if context is None:
-        raise NotFoundError("phase", phase_id)
-    phase, _, challenge = context
-    team = teams.team_of(session, user_id=user.id, challenge_id=challenge.id)
-    if team is None:
-        raise ForbiddenError(f"you are not in a team of {challenge.slug}")
-    return phase, team
-
-
 def logs_visible(*, user: User, phase: Phase, submission: Submission) -> bool:
     """Whether ``user`` may read the submission's container log.
 
-    A final-phase container runs on the hidden test images and may print them,
-    so its team sees the log of validation phases only; a failed pre-flight ran
-    on the public sample cases alone, so its log is shown everywhere (that is
-    how the team learns why). Organisers always see it.
+    Organisers always; its team as :func:`backend.submissions.lifecycle.team_sees_log`
+    says (validation phases, and a failed pre-flight in any phase).
     """
-    return (
-        is_organiser(user)
-        or phase.kind == PhaseKind.VALIDATION
-        or submission.status == SubmissionStatus.FAILED_PREFLIGHT
-    )
+    return is_organiser(user) or team_sees_log(phase.kind, submission.status)
+
+
+def submission_out(*, user: User, phase: Phase, submission: Submission) -> SubmissionOut:
+    """The submission as ``user`` may see it: without the log where it is withheld."""
+    out = SubmissionOut.model_validate(submission)
+    if not logs_visible(user=user, phase=phase, submission=submission):
+        out.log_tail = None
+    return out
 
 
 def submission_phase(session: Session, submission: Submission) -> Phase:

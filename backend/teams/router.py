@@ -6,13 +6,14 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.deps import CurrentUser, OrganiserUser, SessionDep, SettingsDep
 from backend.enums import PhaseKind
 from backend.errors import ForbiddenError, NotFoundError
-from backend.leaderboard import history
-from backend.leaderboard.schemas import CaseScoresOut
+from backend.submissions import actions
 from backend.submissions import service as submissions
+from backend.submissions.schemas import CaseScoresOut
 from backend.teams import repository, service
 from backend.teams.models import Team
 from backend.teams.schemas import JoinIn, MemberIn, MemberOut, TeamIn, TeamOut, TeamUpdateIn
@@ -34,7 +35,7 @@ def team_out(session: Session, team: Team, *, viewer: User) -> TeamOut:
         organiser_affiliated=team.organiser_affiliated,
         created_at=team.created_at,
         members=[MemberOut.model_validate(u) for u in members],
-        invite_code=team.invite_code if member or service.is_organiser(viewer) else None,
+        invite_code=team.invite_code if member or is_organiser(viewer) else None,
         waiting=service.waiting_reason(team),
         review_note=team.review_note,
         has_submitted=submitted,
@@ -140,9 +141,9 @@ def own_case_scores(submission_id: int, user: CurrentUser, session: SessionDep) 
     found = challenges.phase_context(session, submission.phase_id)
     if found is None:
         raise NotFoundError("submission", submission_id)
-    if found[0].kind != PhaseKind.VALIDATION and not service.is_organiser(user):
+    if found[0].kind != PhaseKind.VALIDATION and not is_organiser(user):
         raise ForbiddenError(
             "per-case scores of a final phase are not shown to teams: its cases are the hidden "
             "test set; the leaderboard shows your ranking once it is published"
         )
-    return history.case_scores(session, submission_id=submission.id)
+    return actions.case_scores(session, submission_id=submission.id)

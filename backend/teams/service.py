@@ -12,19 +12,14 @@ from sqlalchemy.orm import Session
 
 from backend.audit import repository as audit
 from backend.auth.models import User
+from backend.auth.roles import is_organiser
 from backend.challenges import repository as challenges
 from backend.challenges.models import Challenge
-from backend.enums import Role
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.jobs import enqueue
 from backend.notifications.tasks import NOTIFY_TEAM_WAITING
 from backend.teams import repository
 from backend.teams.models import Membership, Team
-
-
-def is_organiser(user: User) -> bool:
-    """Organisers and admins manage every challenge."""
-    return user.role in (Role.ORGANISER, Role.ADMIN)
 
 
 def _challenge(session: Session, slug: str) -> Challenge:

@@ -144,7 +144,7 @@ HOSTILE_ARCHIVES = {
         tar_gz([("c1.nii.gz", b"x"), ("c2.nii.gz", b"x"), ("zz.nii.gz", b"x")]),
         "does not have: zz",
     ),
-    "not an image": (tar_gz([("c1.txt", b"x")]), "not an image file"),
+    "not an image": (tar_gz([("c1.txt", b"x")]), "not in a format the scorer reads"),
     "not an archive": (b"plain bytes, no archive" * 10, "not a readable"),
     "empty archive": (tar_gz([]), "no image files"),
 }

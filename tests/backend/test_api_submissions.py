@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,11 @@ def test_accepted_upload_is_stored_recorded_and_queued(
 
 _GZ = image_tarball(layer_bytes=200_000, gzip_it=True)
 HOSTILE = {
-    "not an archive": (b"this is not a tarball at all" * 100, "not a tar archive"),
+    "not an archive": (
+        b"this is not a tarball at all" * 100,
+        "the upload is not a tar archive (plain or gzip-compressed)",
+    ),
+    "gzip without a tar": (gzip.compress(b"no tar inside" * 100), "is not a tar archive"),
     "tar without manifest": (tar_gz([("hello.txt", b"hi")]), "no manifest.json"),
     "root user": (image_tarball(config=image_config(user="root")), "runs as root"),
     "uid 0": (image_tarball(config=image_config(user="0:0")), "runs as root"),
@@ -192,13 +197,13 @@ def test_list_quota_ledger_and_cancel_refunds(
     listing = client.get(
         f"/api/v1/phases/{world.phase.id}/submissions", headers=world.headers("team_a")
     ).json()
-    assert listing["quota"] == {
-        "limit": 3,
-        "used": 2,
-        "remaining": 1,
-        "ledger": listing["quota"]["ledger"],
-    }
-    assert [e["change"] for e in listing["quota"]["ledger"]] == [-1, -1, -1, 1]
+    assert listing["quota"] == {"limit": 3, "used": 2, "remaining": 1}
+    assert [e["change"] for e in listing["ledger"]] == [-1, -1, -1, 1]
+    # The same answer under the team page's name for it.
+    history = client.get(
+        f"/api/v1/phases/{world.phase.id}/history", headers=world.headers("team_a")
+    ).json()
+    assert history == listing
     again = client.delete(f"/api/v1/submissions/{ids[0]}", headers=world.headers("team_a"))
     assert again.status_code == 409
     # a running submission cannot be cancelled

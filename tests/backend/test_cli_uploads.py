@@ -122,7 +122,7 @@ def test_upload_inputs_stores_every_case_once_audited(env: Env, tmp_path: Path) 
         ("organiser", 999999, INPUTS, "phase 999999 does not exist"),
         ("organiser", None, {**INPUTS, "c9.nii.gz": b"x"}, "does not have: c9"),
         ("organiser", None, {"c1.nii.gz": b"x"}, "no file for cases c2, s1"),
-        ("organiser", None, {"c1.txt": b"x"}, "not an image file"),
+        ("organiser", None, {"c1.txt": b"x"}, "not in a format the scorer reads"),
     ],
     ids=["not-an-organiser", "unknown-phase", "unknown-case", "missing-case", "not-an-image"],
 )

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from backend.db import make_session_factory
+from backend.db import make_session_factory, utcnow
 from backend.jobs import (
+    EVALUATE_SUBMISSION,
     CeleryJobQueue,
     Job,
     LocalJobQueue,
@@ -21,6 +24,10 @@ from backend.jobs import (
     enqueue,
     pending_jobs,
 )
+from tests.backend.factories import make_phase, make_submission, make_team
+from tests.support.fake_runner import FakeRunner
+from tests.support.worker import dispose, make_context
+from worker.reaper import reap_stuck
 
 
 @pytest.fixture
@@ -77,15 +84,42 @@ def test_local_queue_runs_registered_handlers_and_records_the_rest() -> None:
     assert [j.task_name for j in queue.unhandled] == ["unknown"]
 
 
-def test_a_broker_failure_after_commit_does_not_raise(session: Session) -> None:
+def test_a_broker_failure_after_commit_leaves_the_row_for_the_sweep_to_resend(
+    session: Session, sqlite_url: str, tmp_path: Path
+) -> None:
+    tried: list[Job] = []
+
     class Broken:
         def send(self, job: Job) -> None:
+            tried.append(job)
             raise ConnectionError("broker down")
 
     bind_queue(session, Broken())
-    session.execute(text("SELECT 1"))
-    enqueue(session, task_name="a", args=[1], queue="q")
-    session.commit()  # the row is committed; the sweep re-sends (logged, not raised)
+    phase = make_phase(session)
+    submission = make_submission(
+        session, team=make_team(session, challenge_id=phase.task.challenge_id), phase=phase
+    )
+    submission.queue = "gpu-a"
+    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue="gpu-a")
+    session.commit()  # the row is committed; the failed send is logged, not raised
+    assert tried == [Job(EVALUATE_SUBMISSION, (submission.id,), "gpu-a")]
+    # Once its message would have run out, the reaper's sweep sends it again, to its queue.
+    context = make_context(
+        database_url=sqlite_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        runner=FakeRunner(),
+    )
+    later = utcnow() + timedelta(seconds=context.settings.task_time_limit_s + 1)
+    sent: list[tuple[int, str]] = []
+    try:
+        actions = reap_stuck(send=lambda i, q: sent.append((i, q)), context=context, now=later)
+        assert actions == [(submission.id, "resent")]
+        assert sent == [(submission.id, "gpu-a")]
+        # Resent means touched: the next sweep leaves it alone.
+        assert reap_stuck(send=lambda i, q: sent.append((i, q)), context=context) == []
+    finally:
+        dispose(context)
 
 
 @pytest.mark.redis

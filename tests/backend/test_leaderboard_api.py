@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.auth.service import issue_token
 from backend.config import Settings
-from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection, Role
+from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection, Role, SubmissionStatus
 from backend.jobs import RecordingJobQueue
 from backend.leaderboard import cache
 from backend.submissions import repository as subs_repo
-from tests.backend.factories import make_user
+from tests.backend.factories import make_submission, make_user
 from tests.backend.leaderboard_seed import Seeded, TeamSpec, case_result, seed_phase
 
 pytestmark = pytest.mark.postgres
@@ -252,6 +252,22 @@ def test_history_shows_own_team_logs_on_validation_only(
     body = client.get(f"/api/v1/phases/{final.phase.id}/history", headers=delta).json()
     assert body["logs_shown"] is False
     assert body["submissions"][0]["log_tail"] is None
+    # A failed pre-flight ran on the public sample cases only: its log is the team's to
+    # read, in the history as in the submission itself (one rule, one answer).
+    failed = make_submission(db_session, team=final.teams["Delta"], phase=final.phase)
+    subs_repo.set_status(db_session, failed, status=SubmissionStatus.PREFLIGHT)
+    subs_repo.set_status(
+        db_session, failed, status=SubmissionStatus.FAILED_PREFLIGHT, log_tail="sample crash"
+    )
+    db_session.commit()
+    body = client.get(f"/api/v1/phases/{final.phase.id}/history", headers=delta).json()
+    assert [(s["status"], s["log_tail"]) for s in body["submissions"]] == [
+        ("failed_preflight", "sample crash"),
+        ("succeeded", None),
+    ]
+    for s in body["submissions"]:
+        one = client.get(f"/api/v1/submissions/{s['id']}", headers=delta).json()
+        assert one["log_tail"] == s["log_tail"]
 
 
 def test_case_scores_and_rescore_are_for_organisers(

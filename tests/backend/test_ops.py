@@ -25,7 +25,7 @@ from backend.ops.instruments import observe_evaluation
 from tests.backend.conftest import World
 from tests.backend.factories import make_submission
 from worker import tasks
-from worker.pipeline import Timings
+from worker.timings import Timings
 from worker.transitions import Outcome
 
 pytestmark = pytest.mark.postgres
@@ -169,7 +169,7 @@ def test_metrics_count_submissions_from_the_database(
         [
             SubmissionStatus.QUEUED,
             SubmissionStatus.QUEUED,
-            SubmissionStatus.RECEIVED,
+            SubmissionStatus.QUEUED,
             SubmissionStatus.RUNNING,
             SubmissionStatus.PREFLIGHT,
             SubmissionStatus.SUCCEEDED,
@@ -184,8 +184,7 @@ def test_metrics_count_submissions_from_the_database(
         s.value: values[("podium_submissions", (("state", s.value),))] for s in SubmissionStatus
     }
     assert state == {
-        "received": 1,
-        "queued": 2,
+        "queued": 3,
         "preflight": 1,
         "running": 1,
         "scoring": 0,

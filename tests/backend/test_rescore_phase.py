@@ -30,7 +30,7 @@ from backend.db import make_engine, make_session_factory
 from backend.enums import Role, SubmissionStatus
 from backend.errors import DomainError
 from backend.jobs import Job, RecordingJobQueue, bind_queue, pending_jobs
-from backend.leaderboard import history
+from backend.leaderboard import actions
 from backend.submissions.models import Submission
 from tests.backend.conftest import ACTORS
 from tests.backend.factories import make_user
@@ -130,13 +130,13 @@ def test_the_job_waits_for_the_commit_and_is_dropped_on_rollback(
         bind_queue(session, queue)
         seeded = _seed(session)
         session.commit()
-        history.rescore_phase(session, phase_id=seeded.phase.id, actor=None, queue="gpu-a")
+        actions.rescore_phase(session, phase_id=seeded.phase.id, actor=None, queue="gpu-a")
         assert [j.task_name for j in pending_jobs(session)] == ["rescore_phase"]
         assert queue.sent == []
         session.rollback()
         assert queue.sent == []
         assert _audit(session, seeded.phase.id) == []
-        history.rescore_phase(session, phase_id=seeded.phase.id, actor=None, queue="gpu-a")
+        actions.rescore_phase(session, phase_id=seeded.phase.id, actor=None, queue="gpu-a")
         session.commit()
     assert queue.sent == [Job(task_name="rescore_phase", args=(seeded.phase.id,), queue="gpu-a")]
 
@@ -178,7 +178,7 @@ def test_a_phase_that_cannot_be_rescored_is_refused_with_a_reason(
 def test_service_refuses_an_unknown_phase(db_session: Session) -> None:
     bind_queue(db_session, RecordingJobQueue())
     with pytest.raises(DomainError, match="phase 999999 does not exist"):
-        history.rescore_phase(db_session, phase_id=999999, actor=None, queue="evaluation")
+        actions.rescore_phase(db_session, phase_id=999999, actor=None, queue="evaluation")
 
 
 # -- the CLI -----------------------------------------------------------------

@@ -25,9 +25,9 @@ from tests.reliability.faults_support import (
     ledger,
     leftovers,
     wait_terminal,
-    worker_env,
 )
 from tests.support.images import shell_image
+from tests.support.worker import worker_env
 from tests.support.world import make_world
 from worker.context import WorkerContext
 

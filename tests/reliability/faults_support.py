@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +23,11 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.audit.models import AuditEvent
-from backend.db import make_engine, make_session_factory
-from backend.enums import TERMINAL_STATUSES
 from backend.submissions import repository as subs
+from backend.submissions.lifecycle import FINISHED
 from backend.submissions.models import Evaluation, Submission
 from tests.support.celery_worker import CeleryWorker as Worker
-from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.runner.base import MIB
-from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,26 +37,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def worker_env(context: WorkerContext, *, broker_url: str) -> dict[str, str]:
-    """The ``PODIUM_*`` environment of a worker process sharing ``context``'s database."""
-    settings = context.settings
-    return {
-        "PODIUM_DATABASE_URL": settings.database_url,
-        "PODIUM_BROKER_URL": broker_url,
-        "PODIUM_DATA_ROOT": str(settings.data_root),
-        "PODIUM_WORK_DIR": str(settings.scratch_dir),
-        "PODIUM_HEARTBEAT_S": "1",
-        "PODIUM_RETRY_BACKOFF_S": "0",
-        "PODIUM_MAX_ATTEMPTS": "3",
-        "PODIUM_OUTPUT_BYTES": str(settings.output_bytes),
-        "PODIUM_TMP_BYTES": str(settings.tmp_bytes),
-        "PODIUM_RUN_PIDS": "64",
-        "PODIUM_RUN_CPUS": "1",
-        "PODIUM_LOG_JSON": "false",
-        "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
-    }
 
 
 class PrivateRedis:
@@ -186,7 +160,7 @@ def wait_terminal(
     while True:
         with context.session_factory() as session:
             rows = {i: session.get(Submission, i) for i in wanted}
-        pending = {i: r.status.value for i, r in rows.items() if r.status not in TERMINAL_STATUSES}
+        pending = {i: r.status.value for i, r in rows.items() if r.status not in FINISHED}
         if not pending:
             return rows  # type: ignore[return-value]
         if time.monotonic() > deadline:
@@ -259,33 +233,6 @@ def wait_for_file(path: Path, *, timeout: float = 60.0, worker: Worker | None = 
                 f"{path.name} never appeared" + (f"\n{worker.text()}" if worker else "")
             )
         time.sleep(0.05)
-
-
-def make_context(
-    *, database_url: str, data_root: Path, work_dir: Path, docker_client: Any, max_attempts: int = 2
-) -> WorkerContext:
-    """A worker context like ``tests/worker/conftest.worker_context``, on any database and disk."""
-    engine = make_engine(database_url)
-    settings = WorkerSettings(
-        database_url=database_url,
-        data_root=data_root,
-        work_dir=work_dir,
-        max_attempts=max_attempts,
-        retry_backoff_s=0,
-        heartbeat_s=1,
-        output_bytes=16 * MIB,
-        tmp_bytes=4 * MIB,
-        run_cpus=1.0,
-        run_pids=64,
-        # Fresh databases restart submission ids at 1: keep container names apart per test.
-        container_prefix=f"podium-f{uuid.uuid4().hex[:8]}",
-    )
-    return WorkerContext(
-        session_factory=make_session_factory(engine),
-        storage=FilesystemStorage(settings.data_root),
-        runner=DockerRunner(client_factory=lambda: docker_client),
-        settings=settings,
-    )
 
 
 def finished_lines(workers: Iterable[Worker], submission_id: int) -> list[str]:

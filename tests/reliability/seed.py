@@ -153,6 +153,7 @@ def seed_challenge(client: TestClient, session: Session, settings: Settings) -> 
         ("other_team", phases["validation"], other, VALIDATION_LOG),
     ):
         sub = make_submission(session, team=owner, phase=phase)
+        subs.set_status(session, sub, status=SubmissionStatus.RUNNING)
         subs.set_status(
             session, sub, status=SubmissionStatus.FAILED, message="exit code 1", log_tail=log
         )

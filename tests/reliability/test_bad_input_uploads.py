@@ -135,7 +135,7 @@ ORGANISER_ARCHIVES: dict[str, tuple[Callable[[], bytes], str]] = {
     ),
     "NUL in a name (tar cuts the name there)": (
         lambda: special_tar([], kind=tarfile.REGTYPE, name="c1\x00.nii.gz", gzip_it=False),
-        "'c1' is not an image file we read",
+        "'c1' is not in a format the scorer reads",
     ),
 }
 

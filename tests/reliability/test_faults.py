@@ -33,12 +33,11 @@ from tests.reliability.faults_support import (
     finished_lines,
     ledger,
     leftovers,
-    make_context,
     wait_for_file,
     wait_terminal,
-    worker_env,
 )
 from tests.support.images import shell_image
+from tests.support.worker import make_context, worker_env
 from tests.support.world import World, make_world
 from worker.context import WorkerContext
 from worker.reaper import reap_stuck

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 
 from tests.reliability.faults_load import check_load, load_plan, run_pool_load
-from tests.reliability.faults_support import make_context
+from tests.support.worker import make_context
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -57,9 +57,18 @@ class World:
     paradigms: tuple[str, ...] = ("visible", "combined")
 
     def add_submission(
-        self, session: Session, *, docker_client: Any, image: str, slot_limit: int = 10
+        self,
+        session: Session,
+        *,
+        docker_client: Any = None,
+        image: str | None = None,
+        slot_limit: int = 10,
     ) -> int:
-        """A queued submission of ``image`` (saved as its tarball under the data root)."""
+        """A queued submission of ``image``, saved as its tarball under the data root.
+
+        Without ``image`` (tests with :class:`tests.support.fake_runner.FakeRunner`)
+        the tarball is a placeholder and the digest made up.
+        """
         phase = session.get(Phase, self.phase_id)
         team = session.get(Team, self.team_id)
         assert phase is not None
@@ -67,8 +76,13 @@ class World:
         phase.submission_limit = slot_limit
         submission = make_submission(session, team=team, phase=phase)
         key = f"submissions/{submission.id}/image.tar"
-        (self.data_root / key).parent.mkdir(parents=True, exist_ok=True)
-        submission.image_digest = save_image(docker_client, image, self.data_root / key)
+        tarball = self.data_root / key
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        if image is None:
+            tarball.write_bytes(b"a placeholder: the fake runner loads nothing")
+            submission.image_digest = f"sha256:{submission.id:064x}"
+        else:
+            submission.image_digest = save_image(docker_client, image, tarball)
         submission.tarball_path = key
         submission.status = SubmissionStatus.QUEUED
         session.flush()

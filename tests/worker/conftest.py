@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from backend.db import make_engine, make_session_factory
+from tests.support.fake_runner import FakeRunner
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
-from worker.config import WorkerSettings
-from worker.context import WorkerContext
-from worker.runner.base import MIB, RunLimits, RunResult, RunSpec
+from tests.support.worker import dispose, make_context
+from worker.runner.base import RunLimits, RunResult, RunSpec
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 _names = itertools.count()
 
@@ -74,24 +71,26 @@ def run_script(docker_client, runner, tmp_path) -> Callable[..., ScriptRun]:
 @pytest.fixture
 def worker_context(committing_postgres_url, docker_client, tmp_path):
     """A worker context on a fresh committed PostgreSQL database and a temporary data root."""
-    engine = make_engine(committing_postgres_url)
-    settings = WorkerSettings(
+    context = make_context(
         database_url=committing_postgres_url,
         data_root=tmp_path / "data",
         work_dir=tmp_path / "work",
-        max_attempts=2,
-        retry_backoff_s=0,
-        output_bytes=16 * MIB,
-        tmp_bytes=4 * MIB,
-        run_cpus=1.0,
-        run_pids=64,
-        # Fresh databases restart submission ids at 1: keep names apart per test.
-        container_prefix=f"podium-t{uuid.uuid4().hex[:8]}",
+        docker_client=docker_client,
+        heartbeat_s=10.0,
     )
-    yield WorkerContext(
-        session_factory=make_session_factory(engine),
-        storage=FilesystemStorage(settings.data_root),
-        runner=DockerRunner(client_factory=lambda: docker_client),
-        settings=settings,
+    yield context
+    dispose(context)
+
+
+@pytest.fixture
+def fake_context(committing_postgres_url, tmp_path):
+    """A worker context on a fresh database whose runner is a FakeRunner (no Docker)."""
+    context = make_context(
+        database_url=committing_postgres_url,
+        data_root=tmp_path / "data",
+        work_dir=tmp_path / "work",
+        runner=FakeRunner(),
+        heartbeat_s=10.0,
     )
-    engine.dispose()
+    yield context
+    dispose(context)

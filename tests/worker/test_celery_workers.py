@@ -17,11 +17,13 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
-from backend.enums import TERMINAL_STATUSES, SubmissionStatus
+from backend.enums import SubmissionStatus
+from backend.submissions import lifecycle
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
 from tests.support.celery_worker import CeleryWorker
 from tests.support.images import shell_image
+from tests.support.worker import worker_env
 from tests.support.world import make_world
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -35,21 +37,7 @@ COPY_INPUTS = 'for f in /input/*; do cp "$f" /output/; done; echo copied'
 def celery_world(worker_context, docker_client, redis_url, tmp_path):
     """The world, a way to start workers, and a sender; workers stopped afterwards."""
     settings = worker_context.settings
-    env = {
-        "PODIUM_DATABASE_URL": settings.database_url,
-        "PODIUM_BROKER_URL": redis_url,
-        "PODIUM_DATA_ROOT": str(settings.data_root),
-        "PODIUM_WORK_DIR": str(settings.work_dir),
-        "PODIUM_HEARTBEAT_S": "1",
-        "PODIUM_RETRY_BACKOFF_S": "0",
-        "PODIUM_MAX_ATTEMPTS": "3",
-        "PODIUM_OUTPUT_BYTES": str(settings.output_bytes),
-        "PODIUM_TMP_BYTES": str(settings.tmp_bytes),
-        "PODIUM_RUN_PIDS": "64",
-        "PODIUM_RUN_CPUS": "1",
-        "PODIUM_LOG_JSON": "false",
-        "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
-    }
+    env = worker_env(worker_context, broker_url=redis_url)
     workers: list[CeleryWorker] = []
 
     def start(queue: str) -> CeleryWorker:
@@ -74,7 +62,7 @@ def _wait_status(context, submission_id, statuses, timeout=90.0) -> Submission:
             submission = session.get(Submission, submission_id)
             if submission.status in statuses:
                 return submission
-            if submission.status in TERMINAL_STATUSES:
+            if submission.status in lifecycle.FINISHED:
                 raise AssertionError(f"submission ended {submission.status}: {submission.message}")
         time.sleep(0.2)
     raise AssertionError(f"submission {submission_id} stayed {submission.status}")

@@ -104,6 +104,7 @@ def test_fork_bomb_is_stopped_by_the_pids_limit(run_script, docker_client):
     # "can't fork". Both are the container's fault and both are contained.
     assert failure.kind in {"timeout", "nonzero_exit"}
     assert "can't fork" in run.result.log
+    assert f"at most {TEST_LIMITS.pids} processes and threads together" in failure.message
     assert run.result.duration_s < 15
     assert _leftovers(docker_client, run.name) == []
     # The engine and the next submission are unaffected.

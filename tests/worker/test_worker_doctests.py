@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "worker.outputs",
+    "worker.pipeline",
     "worker.runner.base",
     "worker.runner.imagestore",
     "worker.runner.outbox",

@@ -74,6 +74,12 @@ def test_put_fetch_list_exists(storage, tmp_path):
         storage.fetch("../outside", tmp_path / "x")
     with pytest.raises(ValueError, match="relative path"):
         storage.put(source, "/etc/passwd")
+    storage.delete("predictions/7/case_1.nii.gz")
+    storage.delete("predictions/7/case_1.nii.gz")  # again: nothing to do, no error
+    assert storage.list("predictions/7") == ["predictions/7/case_2.nii.gz"]
+    assert storage.exists("predictions/7/nested/case_3.nii.gz")
+    with pytest.raises(ValueError, match="relative path"):
+        storage.delete("../outside")
 
 
 @pytest.mark.docker

@@ -225,14 +225,16 @@ class RunResult:
         """The participant fault this run shows, if any.
 
         Timeout beats OOM beats the exit code, since a killed container's exit
-        code (137) only repeats why it was killed.
+        code (137) only repeats why it was killed. When the log shows that a
+        process or thread could not be started, the message names the process
+        limit, which is then the likely cause.
         """
         if self.timed_out:
             return SubmissionFailure(
                 "timeout",
                 f"The container was still running after the time limit of "
                 f"{limits.wall_seconds:g} s and was stopped. Make it finish sooner "
-                "(all cases together must fit the limit).",
+                "(all cases together must fit the limit)." + _process_limit_note(self.log, limits),
             )
         if self.oom_killed or self.exit_code == 137:
             return SubmissionFailure(
@@ -245,9 +247,45 @@ class RunResult:
         if self.exit_code != 0:
             return SubmissionFailure(
                 "nonzero_exit",
-                f"The container exited with code {self.exit_code}; the end of its log shows why.",
+                f"The container exited with code {self.exit_code}; the end of its log shows why."
+                + _process_limit_note(self.log, limits),
             )
         return None
+
+
+#: How a refused fork or thread start reads in a log (busybox and bash, glibc, Python, Go,
+#: Java), lower-cased.
+_FORK_FAILED = (
+    "can't fork",
+    "cannot fork",
+    "fork: retry",
+    "fork: resource temporarily unavailable",
+    "fork failed",
+    "can't start new thread",
+    "pthread_create failed",
+    "failed to create new os thread",
+    "unable to create native thread",
+)
+
+
+def _process_limit_note(log: str, limits: RunLimits) -> str:
+    """A sentence naming the process limit when the log shows forks failing, else ``""``.
+
+    Examples
+    --------
+    >>> note = _process_limit_note("sh: can't fork: Resource temporarily unavailable", RunLimits())
+    >>> "at most 256 processes and threads together" in note
+    True
+    >>> _process_limit_note("Traceback ... ValueError", RunLimits(pids=64))
+    ''
+    """
+    text = log.lower()
+    if not any(sign in text for sign in _FORK_FAILED):
+        return ""
+    return (
+        " Its log shows that a process or thread could not be started: a container may run "
+        f"at most {limits.pids} processes and threads together (the process limit)."
+    )
 
 
 class LogCapture:
