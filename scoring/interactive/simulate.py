@@ -277,8 +277,9 @@ def shell_click(
         tree = None
     rng = np.random.default_rng([settings.seed, len(previous)])
     earlier = np.asarray(previous, dtype=np.float64).reshape(-1, 3) * spacing
+    seen = False  # whether any draw at all fell in the shell
     for spaced in (True, False):
-        for _ in range(_BATCHES):
+        for batch in range(_BATCHES):
             draws = lo + rng.integers(0, hi - lo, size=(_BATCH, 3))
             ok = ~_in_lesion(label, draws)
             mm = draws * spacing
@@ -287,6 +288,9 @@ def shell_click(
                 ok &= (distance >= settings.background_min_mm) & (
                     distance <= settings.background_max_mm
                 )
+            seen = seen or bool(ok.any())
+            if not seen and batch >= 3:
+                break  # no shell in this image (a lesion filling it): stop drawing
             if len(earlier):
                 gaps = np.sqrt(((mm[:, None, :] - earlier[None, :, :]) ** 2).sum(axis=2)).min(1)
                 ok &= gaps >= (settings.background_min_mm if spaced else 0.5 * spacing.min())

@@ -24,7 +24,9 @@ SEEDS = range(48)
 TOL = 1e-6
 
 
-def _library(seed: int, mode: str, *, clicks: int = 10) -> tuple[InteractiveCaseResult, dict]:
+def _library(
+    seed: int, mode: str, *, clicks: int = 10, harness: bool = True
+) -> tuple[InteractiveCaseResult, dict]:
     preds, label, spacing = random_interactive_case(seed, clicks=clicks)
     case = LabelCase.from_mask(label == 1, case_id=f"c{seed}", spacing=spacing)
     steps = [
@@ -37,6 +39,8 @@ def _library(seed: int, mode: str, *, clicks: int = 10) -> tuple[InteractiveCase
         for k, p in enumerate(preds)
     ]
     result = InteractiveCaseResult.build(case_id=f"c{seed}", mode=mode, steps=steps)  # type: ignore[arg-type]
+    if not harness:
+        return result, {}
     per_click, agg = ref.case_from_arrays(
         f"c{seed}",
         preds,
@@ -75,14 +79,14 @@ def test_generated_cases_match_the_transcribed_evaluator(mode):
 def test_the_ordering_bug_changes_the_numbers():
     """Reference and paper differ exactly where click 10 is not click 9's successor."""
     differ = 0
-    for seed in SEEDS:
-        r, _ = _library(seed, "reference")
-        p, _ = _library(seed, "paper")
+    for seed in range(24):
+        r, _ = _library(seed, "reference", harness=False)
+        p, _ = _library(seed, "paper", harness=False)
         assert r.final["dice"] == r.steps[9].dice
         assert p.final["dice"] == p.steps[10].dice
         assert r.order == [0, 1, 10, *range(2, 10)]
         differ += r.auc["dice"] != p.auc["dice"]
-    assert differ > len(SEEDS) // 2
+    assert differ > 12
 
 
 def test_other_click_counts_follow_the_same_rule():
