@@ -41,6 +41,7 @@ import numpy.typing as npt
 from scipy import spatial
 
 from scoring.interactive.clickfile import Clicks, Point, points_in
+from scoring.interactive.steps import PredictionRead
 from scoring.io import LesionMask
 from scoring.labelcase import LabelCase
 from scoring.lesions import Components, label_components
@@ -110,12 +111,14 @@ class ClickSettings:
         return cls(**dict(data))
 
 
-Prediction = Components | LesionMask | None
+Prediction = PredictionRead | Components | LesionMask | None
 
 
 def _crop_of(prediction: Prediction) -> tuple[npt.NDArray[np.bool_], tuple[int, int, int]]:
     if prediction is None:
         return np.zeros((0, 0, 0), dtype=bool), (0, 0, 0)
+    if isinstance(prediction, PredictionRead):
+        prediction = prediction.components
     if isinstance(prediction, Components):
         return prediction.labels > 0, prediction.offset
     return prediction.mask, prediction.offset
@@ -330,9 +333,10 @@ def next_clicks(
     label
         The case's prepared label (read once per case).
     prediction
-        The current prediction's lesion voxels (a :class:`~scoring.io.LesionMask`
-        from :func:`scoring.io.read_lesions`, or its :class:`Components`), or
-        ``None`` for an empty one.
+        The current prediction: as :func:`scoring.interactive.steps.score_step`
+        returns it (read once for scoring and clicks), a
+        :class:`~scoring.io.LesionMask`, its :class:`Components`, or ``None``
+        for an empty one.
     previous
         The clicks given so far.
     settings
