@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoring.interactive.results import InteractiveCaseResult, StepResult
-from scoring.interactive.steps import score_step, unusable_step
+from scoring.interactive.steps import score_step, union_surface, unusable_step
 from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase
 from scoring.results import Mode
@@ -158,9 +158,8 @@ def score_interactive_case(
         if isinstance(predictions, ClickPredictions)
         else ClickPredictions(paths=[Path(p) if p is not None else None for p in predictions])
     )
-    # The label's whole surface is shared by every step: compute it before the threads.
-    if label.components.count:
-        label.surface(tuple(range(1, label.components.count + 1)))
+    # The label's surface is shared by every step: compute it before the threads.
+    union_surface(label.components, label.surface)
     first: dict[str, int] = {}
     for k, p in enumerate(found.paths):
         if p is not None and k not in found.invalid:

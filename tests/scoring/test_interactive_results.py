@@ -23,9 +23,11 @@ from scoring.interactive.clickfile import Clicks
 from scoring.interactive.results import InteractiveCaseResult, StepResult
 from scoring.interactive.score import score_interactive_case
 from scoring.interactive.simulate import ClickSettings, next_clicks
-from scoring.interactive.steps import score_step
+from scoring.interactive.steps import score_step, union_surface
 from scoring.labelcase import LabelCase
+from scoring.lesions import components_from_mask
 from scoring.ranking.ranks import rank_keys
+from scoring.surface import group_surface
 from tests.scoring.generators import random_interactive_case, write_image
 
 
@@ -147,3 +149,18 @@ def test_directions_rank_dice_up_and_distances_down():
     )  # (teams, metrics), lower is better: how scoring.ranking turns directions into keys
     ranks = rank_keys(keys.T, ties="min")
     assert ranks.tolist() == [[1.0, 2.0]] * len(INTERACTIVE_METRICS)
+
+
+def test_the_union_surface_is_the_union_of_the_component_surfaces(monkeypatch):
+    rng = np.random.default_rng(5)
+    for density in (0.02, 0.1, 0.3, 0.6):
+        mask = rng.random((14, 12, 10)) < density
+        comps = components_from_mask(mask)
+        whole = {tuple(p) for p in group_surface(comps, tuple(range(1, comps.count + 1)))}
+        separate = union_surface(comps, lambda ids, comps=comps: group_surface(comps, ids))
+        assert {tuple(p) for p in separate} == whole
+        assert len(separate) == len(whole)
+        monkeypatch.setattr(steps_module, "_MAX_SEPARATE", 1)  # one erosion of the crop
+        at_once = union_surface(comps, lambda ids: pytest.fail("not per component"))
+        monkeypatch.undo()
+        assert {tuple(p) for p in at_once} == whole
