@@ -18,6 +18,7 @@ status 2 and a message saying what to fix.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -137,8 +138,16 @@ def _score_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stray_entries(pred_dir: Path, case_ids: set[str]) -> list[str]:
-    return sorted(e.name for e in pred_dir.iterdir() if e.name not in case_ids)
+def _stray_entries(pred_dir: Path, case_ids: set[str], *, limit: int = 1000) -> list[str]:
+    """Entries of ``pred_dir`` that are no scored case (the first ``limit`` looked at)."""
+    stray = []
+    with os.scandir(pred_dir) as entries:
+        for n, entry in enumerate(entries):
+            if n >= limit:
+                break
+            if entry.name not in case_ids:
+                stray.append(entry.name)
+    return sorted(stray)
 
 
 def score_main(argv: Sequence[str] | None = None) -> int:

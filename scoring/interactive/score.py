@@ -34,6 +34,9 @@ _CLICK_COUNT = re.compile(r"0|[1-9][0-9]{0,5}")
 # Names of ignored files quoted in one message; the rest are counted.
 _SHOWN = 10
 
+# Entries of a case folder looked at to name the ignored ones.
+_MAX_LISTED = 1000
+
 
 @dataclass(slots=True)
 class ClickPredictions:
@@ -60,6 +63,20 @@ def _split(name: str, case_id: str) -> tuple[str, str] | None:
     return None
 
 
+def _why_ignored(name: str, case_id: str, used: list[Path | None]) -> str:
+    """``name`` with the reason it is not one of the case's per-click files."""
+    parts = _split(name, case_id)
+    if parts is None or not parts[0].isdigit():
+        return name
+    k = int(parts[0])
+    if not _CLICK_COUNT.fullmatch(parts[0]):
+        return f"{name} (write click count {k} as {case_id}_{k})"
+    if k >= len(used):
+        return f"{name} (this phase has 0…{len(used) - 1} clicks)"
+    chosen = used[k]
+    return f"{name} ({chosen.name if chosen else 'another file'} is used)"
+
+
 def find_click_predictions(
     case_dir: str | os.PathLike[str], case_id: str, *, clicks: int
 ) -> ClickPredictions:
@@ -82,40 +99,40 @@ def find_click_predictions(
     if not folder.is_dir():
         found.warnings.append(f"{where}: no prediction folder {folder.name}/")
         return found
-    chosen_ext: dict[int, str] = {}
-    ignored: list[str] = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        parts = _split(entry.name, case_id)
-        if parts is None or not _CLICK_COUNT.fullmatch(parts[0]):
-            hint = ""
-            if parts is not None and parts[0].isdigit():
-                hint = f" (write click count {int(parts[0])} as {case_id}_{int(parts[0])})"
-            ignored.append(f"{entry.name}{hint}")
+    # The expected names are looked up directly, so a folder of a million files
+    # costs nothing more; the listing below only names what is ignored.
+    used: set[str] = set()
+    for k in range(clicks + 1):
+        present = [e for e in EXTENSIONS if os.path.lexists(folder / f"{case_id}_{k}{e}")]
+        if not present:
             continue
-        k, ext = int(parts[0]), parts[1]
-        if k > clicks:
-            ignored.append(f"{entry.name} (this phase has 0…{clicks} clicks)")
-            continue
-        if k in chosen_ext:
-            # The preferred extension wins whatever the listing order.
-            if EXTENSIONS.index(ext) < EXTENSIONS.index(chosen_ext[k]):
-                ignored.append(f"{case_id}_{k}{chosen_ext[k]} (a {ext} file is used)")
-            else:
-                ignored.append(f"{entry.name} (a {chosen_ext[k]} file is used)")
-                continue
-        chosen_ext[k] = ext
-        path = Path(entry.path)
+        name = f"{case_id}_{k}{present[0]}"
+        used.add(name)
+        path = folder / name
         found.paths[k] = path
-        found.invalid.pop(k, None)
-        if entry.is_symlink():
-            found.invalid[k] = f"{entry.name} is a symbolic link; write the prediction as a file"
-        elif not entry.is_file(follow_symlinks=False):
-            found.invalid[k] = f"{entry.name} is not a regular file"
+        if path.is_symlink():
+            found.invalid[k] = f"{name} is a symbolic link; write the prediction as a file"
+        elif not path.is_file():
+            found.invalid[k] = f"{name} is not a regular file"
+    ignored: list[str] = []
+    listed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name in used:
+                continue
+            listed += 1
+            if listed > _MAX_LISTED:
+                break
+            ignored.append(_why_ignored(entry.name, case_id, found.paths))
+    ignored.sort()
     if ignored:
         shown = ignored[:_SHOWN] + (
             [f"and {len(ignored) - _SHOWN} more"] if len(ignored) > _SHOWN else []
         )
-        found.warnings.append(f"{where}: ignored {len(ignored)} file(s): {', '.join(shown)}")
+        count = f"{len(ignored)} file(s)"
+        if listed > _MAX_LISTED:
+            count = f"more than {_MAX_LISTED} files (only {_MAX_LISTED} were looked at)"
+        found.warnings.append(f"{where}: ignored {count}: {', '.join(shown)}")
     missing = [k for k, p in enumerate(found.paths) if p is None]
     if missing:
         found.warnings.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,8 @@ def folders(tmp_path):
     (b / "b_6.nii.gz").write_bytes(b"not an image")  # corrupt
     (b / "b_7.nii.gz").unlink()
     (b / "b_7.nii").write_bytes(nifti_header((32767, 32767, 32767)))  # declares 32 TiB
+    (b / "b_9.nii.gz").unlink()
+    os.mkfifo(b / "b_9.nii.gz")  # reading it would block: never opened
     write_image(b / "b_11.nii.gz", _prediction(10))  # a click count the phase lacks
     write_image(b / "b_03.nii.gz", _prediction(3))  # not how 3 is written
     write_image(b / "b_8.mha", _prediction(8))  # second file for 8: .nii.gz wins
@@ -83,11 +86,12 @@ def test_interactive_scoring_writes_the_trials_layout_and_names_every_problem(fo
     assert "no prediction for 1 click count(s): 3" in err
     assert "b_4.nii.gz is a symbolic link" in err
     assert "b_5.nii.gz is not a regular file" in err
+    assert "b_9.nii.gz is not a regular file" in err
     assert "b_6.nii.gz: cannot be read as an image" in err
     assert "b_7.nii: the header declares a 32767×32767×32767 volume" in err
     assert "b_11.nii.gz (this phase has 0…10 clicks)" in err
     assert "b_03.nii.gz (write click count 3 as b_3)" in err
-    assert "b_8.mha (a .nii.gz file is used)" in err
+    assert "b_8.mha (b_8.nii.gz is used)" in err
     assert "no prediction folder c/" in err
     assert "holds entries for no scored case: stray" in err
 
@@ -104,7 +108,7 @@ def test_interactive_scoring_writes_the_trials_layout_and_names_every_problem(fo
     ]
     assert cases["a"]["status"] == "ok"
     assert (cases["b"]["status"], cases["b"]["missing_clicks"]) == ("invalid", "3")
-    assert cases["b"]["invalid_clicks"] == "4 5 6 7"
+    assert cases["b"]["invalid_clicks"] == "4 5 6 7 9"
     assert cases["c"]["missing_clicks"] == " ".join(map(str, range(11)))
     # a: nothing at 0 clicks, the big lesion (27 of 35 voxels) at 1, all of it from 2 to 9,
     # one spurious voxel at 10.

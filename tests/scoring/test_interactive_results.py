@@ -21,7 +21,7 @@ from scoring.interactive.aggregate import (
 )
 from scoring.interactive.clickfile import Clicks
 from scoring.interactive.results import InteractiveCaseResult, StepResult
-from scoring.interactive.score import score_interactive_case
+from scoring.interactive.score import find_click_predictions, score_interactive_case
 from scoring.interactive.simulate import ClickSettings, next_clicks
 from scoring.interactive.steps import score_step, union_surface
 from scoring.labelcase import LabelCase
@@ -164,3 +164,14 @@ def test_the_union_surface_is_the_union_of_the_component_surfaces(monkeypatch):
         at_once = union_surface(comps, lambda ids: pytest.fail("not per component"))
         monkeypatch.undo()
         assert {tuple(p) for p in at_once} == whole
+
+
+def test_a_folder_full_of_junk_still_finds_its_files_and_names_a_bounded_list(tmp_path):
+    _, paths = _written_case(tmp_path)
+    for i in range(1200):
+        (tmp_path / f"junk_{i}.txt").touch()
+    found = find_click_predictions(tmp_path, "c", clicks=10)
+    assert found.paths == paths
+    assert not found.invalid
+    assert "ignored more than 1000 files (only 1000 were looked at)" in found.warnings[0]
+    assert len(found.warnings[0]) < 1000
