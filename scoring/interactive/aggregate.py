@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.interactive.results import BINARY_METRICS, LARGE, InteractiveCaseResult
-from scoring.results import Mode
+from scoring.results import CaseResult, Mode
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -146,6 +146,21 @@ def mean_curve(results: Sequence[InteractiveCaseResult], metric: str = "dice") -
         return []
     curves = np.array([r.curve(metric) for r in counted], dtype=np.float64)
     return [float(v) for v in curves.mean(axis=0)]
+
+
+def lesion_results(results: Sequence[InteractiveCaseResult], *, clicks: int) -> list[CaseResult]:
+    """Each case's lesion-wise result at ``clicks`` clicks (``paper`` rules).
+
+    For :func:`scoring.aggregate.dataset_metrics` (``mode="paper"``): the
+    detection metrics of the predictions made with that many clicks.
+    """
+    out = []
+    for r in results:
+        lesions = r.steps[clicks].lesions
+        if lesions is None:
+            raise ValueError(f"case {r.case_id!r} has no lesion-wise result at {clicks} clicks")
+        out.append(lesions)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

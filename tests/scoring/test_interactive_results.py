@@ -8,6 +8,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
+from scoring.aggregate import dataset_metrics as dataset_metrics_of_lesions
 from scoring.interactive import steps as steps_module
 from scoring.interactive.aggregate import (
     DIRECTIONS,
@@ -15,6 +16,7 @@ from scoring.interactive.aggregate import (
     QUANTITIES,
     case_quantities,
     dataset_metrics,
+    lesion_results,
     mean_curve,
     metrics_from_sums,
     worst_values,
@@ -134,6 +136,16 @@ def test_ranking_hooks_reproduce_the_dataset_metrics_on_any_weighting():
     assert metrics_from_sums(np.zeros(len(QUANTITIES)), clicks=10)["interactive_asd_auc"] == 90010
     with pytest.raises(ValueError, match="'paper' mode"):
         case_quantities(cases, mode="reference")
+
+
+def test_lesion_results_at_a_click_count_feed_the_dataset_metrics(tmp_path):
+    label, paths = _written_case(tmp_path)
+    result = score_interactive_case(label, paths)
+    at_ten = lesion_results([result], clicks=10)
+    assert at_ten == [result.steps[10].lesions]
+    assert dataset_metrics_of_lesions(at_ten, mode="paper").lesion_dice_per_case == pytest.approx(
+        result.steps[10].dice
+    )
 
 
 def test_directions_rank_dice_up_and_distances_down():
