@@ -84,14 +84,23 @@ def _refine_click(label: LabelCase, clicked: tuple[Point, ...]) -> Point | None:
 
 
 def lesion_click(
-    label: LabelCase, prediction: Prediction, clicked: tuple[Point, ...]
+    label: LabelCase,
+    prediction: Prediction,
+    clicked: tuple[Point, ...],
+    *,
+    table: dict[tuple[int, int], int] | None = None,
 ) -> Point | None:
-    """The next lesion click (module docstring); ``None`` for an empty label."""
+    """The next lesion click (module docstring); ``None`` for an empty label.
+
+    ``table``: the prediction's :func:`~scoring.lesions.intersection_table`
+    with the label, if already at hand.
+    """
     ref = label.components
     if ref.count == 0:
         return None
     pred = _components(prediction)
-    covered = overlaps(intersection_table(pred, ref), ref.count, side=1)
+    table = intersection_table(pred, ref) if table is None else table
+    covered = overlaps(table, ref.count, side=1)
     point = deepest_in_first(error_regions(ref, pred, covered), clicked, label.geometry.spacing)
     return point if point is not None else _refine_click(label, clicked)
 
@@ -101,12 +110,18 @@ def background_click(
     prediction: Prediction,
     clicked: Clicks,
     settings: ClickSettings,
+    *,
+    table: dict[tuple[int, int], int] | None = None,
 ) -> Point | None:
-    """The next background click (module docstring); ``None`` only if no background voxel exists."""
+    """The next background click (module docstring); ``None`` only if no background voxel exists.
+
+    ``table`` as for :func:`lesion_click`.
+    """
     pred = _components(prediction)
     if pred.count:
         ref = label.components
-        covered = overlaps(intersection_table(pred, ref), pred.count, side=0)
+        table = intersection_table(pred, ref) if table is None else table
+        covered = overlaps(table, pred.count, side=0)
         regions = error_regions(pred, ref, covered)
         point = deepest_in_first(regions, clicked.points, label.geometry.spacing)
         if point is not None:
@@ -142,9 +157,11 @@ def next_clicks(
         ``previous`` with one more click of each kind (no lesion click for an
         empty label).
     """
+    pred = _components(prediction)
+    table = intersection_table(pred, label.components)
     return previous.add(
-        lesion=lesion_click(label, prediction, previous.points),
-        background=background_click(label, prediction, previous, settings),
+        lesion=lesion_click(label, pred, previous.points, table=table),
+        background=background_click(label, pred, previous, settings, table=table),
     )
 
 
