@@ -18,7 +18,8 @@ step's scoring and a static click file, for information.
 
 Usage::
 
-    .venv/bin/python benchmarks/interactive.py [--repeat 5] [--skip-cases] [--skip-step]
+    .venv/bin/python benchmarks/interactive.py [--repeat 5] [--case venous_0] [--skip-cases]
+                                               [--skip-step]
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ def _case_predictions(case: str, folder: Path) -> list[Path]:
     return paths
 
 
-def cases_part(repeat: int) -> None:
+def cases_part(repeat: int, cases: list[str]) -> None:
     """Part 1: seconds per interactive case against one single-case score."""
     print("part 1: one interactive case (11 predictions) against one single-case score")
-    for case in ("venous_0", "venous_11"):
+    for case in cases:
         label_path = SAMPLE / "labels" / f"{case}.nii.gz"
         with tempfile.TemporaryDirectory(prefix="podium-bench-interactive-") as tmp:
             paths = _case_predictions(case, Path(tmp))
@@ -196,9 +197,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-cases", action="store_true")
     parser.add_argument("--skip-step", action="store_true")
+    parser.add_argument("--case", action="append", help="sample case(s) for part 1 (default: both)")
     args = parser.parse_args()
     if not args.skip_cases:
-        cases_part(args.repeat)
+        cases_part(args.repeat, args.case or ["venous_0", "venous_11"])
     if not args.skip_step:
         step_part(args.repeat)
 
