@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -48,10 +47,11 @@ from scoring.metrics import score_case  # noqa: E402
 SAMPLE = ROOT / "tests" / "data" / "trials-sample"
 
 
-def _median(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median wall-clock and CPU seconds (all threads) of ``fn``.
+def _best(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best (least) wall-clock and CPU seconds (all threads) of ``repeat`` runs of ``fn``.
 
-    The CPU time shows the work itself when other processes share the cores.
+    The least time is the one least disturbed by other work on shared cores; the
+    CPU time shows the work itself when other processes share them.
     """
     wall, cpu = [], []
     for _ in range(repeat):
@@ -59,7 +59,7 @@ def _median(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
         fn()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+    return min(wall), min(cpu)
 
 
 def _write(path: Path, array_zyx: np.ndarray, like: SimpleITK.Image) -> Path:
@@ -114,9 +114,9 @@ def cases_part(repeat: int, cases: list[str]) -> None:
                 result = score_interactive_case(label, paths, jobs=jobs)
                 assert result.status == "ok", result.errors
 
-            base, base_cpu = _median(single, repeat)
-            one, one_cpu = _median(lambda: interactive(1), repeat)
-            two, _ = _median(lambda: interactive(2), repeat)
+            base, base_cpu = _best(single, repeat)
+            one, one_cpu = _best(lambda: interactive(1), repeat)
+            two, _ = _best(lambda: interactive(2), repeat)
             print(
                 f"  {case}: single-case score {base:.2f} s (cpu {base_cpu:.2f} s; 11 × = "
                 f"{11 * base:.2f} s); interactive, 1 thread {one:.2f} s = {one / base:.2f} × "
@@ -174,12 +174,10 @@ def step_part(repeat: int) -> None:
                     label_case, read_prediction(label_case, path), previous, settings
                 )
 
-            read_only, read_cpu = _median(
-                lambda path=path: read_prediction(label_case, path), repeat
-            )
-            total, total_cpu = _median(step, repeat)
+            read_only, read_cpu = _best(lambda path=path: read_prediction(label_case, path), repeat)
+            total, total_cpu = _best(step, repeat)
             read = read_prediction(label_case, path)
-            scoring, scoring_cpu = _median(
+            scoring, scoring_cpu = _best(
                 lambda read=read: score_prediction(label_case, read, clicks=3, mode="paper"), repeat
             )
             print(
@@ -187,7 +185,7 @@ def step_part(repeat: int) -> None:
                 f"< 0.5 s; the read alone {read_only:.3f} s, cpu {read_cpu:.3f} s); "
                 f"scoring the step {scoring:.3f} s, cpu {scoring_cpu:.3f} s"
             )
-    wall, cpu = _median(lambda: static_clicks(label_case, settings), repeat)
+    wall, cpu = _best(lambda: static_clicks(label_case, settings), repeat)
     print(f"  static click file (10 + 10): {wall:.3f} s, cpu {cpu:.3f} s")
 
 
