@@ -5,6 +5,7 @@ Usage::
     podium-score PRED_DIR LABEL_DIR [--cases cases.csv] [--centres centres.csv]
                  [--mode paper|reference] [--out DIR] [--jobs N]
                  [--label-cache DIR] [--quiet]
+    podium-score --interactive PRED_DIR LABEL_DIR ...   (see scoring.interactive.cli)
 
 A bad prediction never stops the run (it is scored per mode and its reason
 written out); unusable input (missing folders, no cases, an unreadable label)
@@ -192,7 +193,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "--interactive" in arguments:
+        # Interactive phases have their own layout and outputs; loaded only when asked for.
+        from scoring.interactive.cli import score_main  # noqa: PLC0415
+
+        return score_main([a for a in arguments if a != "--interactive"])
+    args = _parser().parse_args(arguments)
     mode: Mode = args.mode
     try:
         if args.jobs < 1:

@@ -114,3 +114,38 @@ def write_image(
     image.SetOrigin(origin)
     SimpleITK.WriteImage(image, str(path))
     return path
+
+
+def random_interactive_case(
+    seed: int, *, clicks: int = 10
+) -> tuple[list[np.ndarray], np.ndarray, tuple[float, float, float]]:
+    """(predictions for 0…clicks, label, spacing) for ``seed``: uint8 (x, y, z) arrays.
+
+    The label always holds a lesion (the TriALS evaluator stops on an empty
+    one). Predictions drift from a perturbed copy (or nothing) towards the
+    label as the click count grows, with setbacks, an empty one now and then,
+    and value-2 voxels that must be ignored.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    shape = SHAPES[seed % len(SHAPES)]
+    spacing = SPACINGS[(seed // len(SHAPES)) % len(SPACINGS)]
+    label = _blobs(rng, shape, int(rng.integers(1, 6)))
+    if not label.any():
+        label[tuple(int(rng.integers(0, n)) for n in shape)] = True
+    start = _perturb(rng, label) if rng.random() < 0.7 else np.zeros(shape, dtype=bool)
+    predictions = []
+    for k in range(clicks + 1):
+        take = rng.random(shape) < k / clicks
+        pred = np.where(take, label, start)
+        if rng.random() < 0.3:
+            pred = _perturb(rng, pred)
+        if rng.random() < 0.08:
+            pred = np.zeros(shape, dtype=bool)
+        pred_u8 = pred.astype(np.uint8)
+        if rng.random() < 0.2:
+            pred_u8[rng.random(shape) < 0.02] = 2
+        predictions.append(pred_u8)
+    label_u8 = label.astype(np.uint8)
+    if rng.random() < 0.2:
+        label_u8[(rng.random(shape) < 0.02) & ~label] = 2
+    return predictions, label_u8, spacing
