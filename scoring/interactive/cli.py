@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from scoring.cli import EXIT_USAGE, UsageError, read_cases, read_centres
 from scoring.errors import CaseInputError
+from scoring.formats import EXTENSIONS, find_case_file
 from scoring.interactive.aggregate import InteractiveDatasetMetrics, dataset_metrics
 from scoring.interactive.clickfile import (
     click_file_name,
@@ -39,7 +40,6 @@ from scoring.interactive.report import write_outputs
 from scoring.interactive.results import InteractiveCaseResult
 from scoring.interactive.score import find_click_predictions, score_interactive_case
 from scoring.interactive.simulate import MAX_CLICKS, ClickSettings, static_clicks
-from scoring.io import EXTENSIONS, find_case_file
 from scoring.labelcase import LabelCase, read_cached
 from scoring.results import MODES, Mode
 

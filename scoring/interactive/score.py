@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring.formats import EXTENSIONS
 from scoring.interactive.results import InteractiveCaseResult, StepResult
 from scoring.interactive.steps import score_step, union_surface, unusable_step
-from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase
 from scoring.results import Mode
 
