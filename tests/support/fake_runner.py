@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.challenges.contract import RootPolicy
 from tests.support.world import SHAPE_ZYX, write_mask
 from worker.runner.base import (
     ImageRef,
@@ -126,7 +127,9 @@ class FakeRunner:
     loaded: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
-    def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
+    def load_image(
+        self, tarball: Path, *, expected_id: str, root_images: RootPolicy = "refuse"
+    ) -> ImageRef:
         """The image "loaded" from ``tarball`` (which must exist, as in storage)."""
         if not tarball.is_file():
             raise InfrastructureError(f"the submission's image tarball {tarball} is missing")
