@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_env
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_TOOLS = ["bash", "cat", "dirname", "mkdir", "nohup", "rm", "sed", "seq", "sleep", "tail"]
 EVERYTHING = ["docker.io", "gcc", "zlib1g-dev"]
@@ -188,3 +190,29 @@ def test_without_apt_get_it_says_to_install_by_hand(machine: Machine) -> None:
     assert result.returncode == 1
     assert "not Debian/Ubuntu: install them by hand" in result.stderr
     assert "the Docker engine" in result.stderr
+
+
+def test_each_requirement_is_recognised_on_a_machine_that_has_it() -> None:
+    # scripts/services installed all of these for the suite: a test that misreads an installed
+    # package (pipefail on a failing ldd, a tool outside PATH) would reinstall it every run.
+    require_env("PODIUM_TEST_POSTGRES_URL", "the machine scripts/services set up")
+    names = subprocess.run(
+        ["bash", "-c", '. scripts/lib/install.sh; printf "%s\\n" "${!_PODIUM_TEST[@]}"'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert {"docker-engine", "gcc", "static-zlib", "busybox", "postgresql"} <= set(names)
+    missing = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "set -euo pipefail; . scripts/lib/install.sh; podium_missing " + " ".join(names),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert missing.stdout.split() == [], missing.stderr

@@ -37,7 +37,8 @@ podium_requirement static-zlib      "a static zlib"               '[ -f "$(gcc -
 podium_requirement postgresql       "the PostgreSQL server"       '[ -x "$(podium_pg_bin)/pg_ctl" ]'                                   postgresql
 podium_requirement postgresql-client "pg_isready"                 'command -v pg_isready'                                              postgresql-client
 podium_requirement redis            "the Redis server"            'command -v redis-server'                                            redis-server
-podium_requirement busybox          "a static busybox"            '[ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"' busybox-static
+# (ldd fails on a static binary, saying so: no pipe, which pipefail would fail.)
+podium_requirement busybox          "a static busybox"            '[ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) ;; *) false ;; esac' busybox-static
 podium_requirement chromium         "Chromium"                    'command -v chromium'                                                chromium
 podium_requirement debootstrap      "debootstrap"                 'command -v debootstrap || [ -x /usr/sbin/debootstrap ]'             debootstrap
 
