@@ -22,20 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import require_env
 from tests.support.demo import READY, DemoProcess, free_port, start_demo
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: The demo's teams by skill (examples/threshold-model/README.md); the third is the
 #: organisers' own team, ranked only on the organisers' page.
 PUBLIC_ORDER = ["Hepatica", "Cautious Lesions"]
@@ -70,27 +59,24 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
 _KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
 
 
-def _board_in_browser(url: str, *, phase: int, screenshot: Path) -> list[str]:
-    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(executable).exists():
-        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
+def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -> list[str]:
+    """The public board's team order, read in the session's Chromium (tests/e2e/conftest.py)."""
     errors: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.set_default_timeout(15_000)
-            page.goto(f"{url}/challenge.html?challenge=trials-demo#task=task1&phase={phase}")
-            page.wait_for_selector("#board tbody tr")
-            teams = page.locator("#board tbody tr").evaluate_all(
-                "rows => rows.map(r => r.dataset.team)"
-            )
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_default_timeout(15_000)
+        page.goto(f"{url}/challenge.html?challenge=trials-demo#task=task1&phase={phase}")
+        page.wait_for_selector("#board tbody tr")
+        teams = page.locator("#board tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.team)"
+        )
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
     assert not errors, f"JavaScript errors: {errors}"
-    return teams
+    return list(teams)
 
 
 def _metric(text: str, line_start: str) -> float:
@@ -104,7 +90,9 @@ def _metric(text: str, line_start: str) -> float:
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.timeout(280)
-def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_path: Path) -> None:
+def test_demo_fills_the_board_and_stops_cleanly(
+    demo_env: dict[str, str], tmp_path: Path, browser: Any
+) -> None:
     started = time.monotonic()
     demo = _start(demo_env)
     try:
@@ -151,7 +139,7 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
         assert _metric(metrics, "podium_container_seconds_count") >= 7
 
         screenshot = tmp_path / "leaderboard.png"
-        assert _board_in_browser(url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
+        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
         if shots := os.environ.get("PODIUM_TEST_SCREENSHOTS"):
             Path(shots).mkdir(parents=True, exist_ok=True)
             (Path(shots) / "demo-leaderboard.png").write_bytes(screenshot.read_bytes())
