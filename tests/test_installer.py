@@ -141,6 +141,18 @@ def test_otherwise_it_names_the_packages_and_the_command_and_changes_nothing(
     assert not (machine.root / "state").exists()
 
 
+def test_a_docker_client_without_an_engine_gets_the_engine(machine: Machine) -> None:
+    # The machine of issue 18: a docker CLI on PATH, no engine, no compiler.
+    shutil.copy(machine.root / "stubs" / "docker", machine.bin / "docker")
+    result = machine.demo("--setup", uid=0)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "apt-get install -y -qq --no-install-recommends docker.io gcc libc6-dev zlib1g-dev"
+        in machine.calls()
+    )
+    assert "dockerd " in machine.calls()
+
+
 def test_only_what_is_missing_is_installed(machine: Machine) -> None:
     machine.install("docker.io")
     machine.engine_up()
