@@ -9,8 +9,10 @@ finished first, queued ones resume at the next start.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
+import logging
 import os
 import secrets
 import socket
@@ -25,6 +27,7 @@ from alembic import command
 from backend.auth import repository as users
 from backend.auth import service as auth
 from backend.cli import alembic_config
+from backend.cli.instance import Instance, write_instance
 from backend.db import make_engine, make_session_factory
 from backend.enums import Role
 from backend.errors import DomainError
@@ -50,7 +53,7 @@ class DemoError(Exception):
     """A reason to stop, in words for the person at the terminal."""
 
 
-def prepare_environment() -> Path:
+def prepare_environment(*, verbose: bool = False) -> Path:
     """Settle the data root, a secret kept in it, and quiet logs; returns the data root."""
     root = Path(os.environ.get("PODIUM_DATA_ROOT") or REPO / ".podium").expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -61,7 +64,7 @@ def prepare_environment() -> Path:
         secret_file.chmod(0o600)
     os.environ.setdefault("PODIUM_SECRET_KEY", secret_file.read_text(encoding="utf-8").strip())
     # Progress lines are the demo's output; the JSON logs only say what went wrong.
-    os.environ.setdefault("PODIUM_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("PODIUM_LOG_LEVEL", "INFO" if verbose else "WARNING")
     # The sandbox's default CPU share may exceed a laptop's (the engine refuses that).
     os.environ.setdefault("PODIUM_RUN_CPUS", str(min(4, os.cpu_count() or 1)))
     return root
@@ -97,7 +100,9 @@ def generate_data(root: Path) -> Path:
     return dataset.challenge_file
 
 
-def migrate_and_bootstrap(settings: WorkerSettings, credentials: dict[str, object]) -> str:
+def migrate_and_bootstrap(
+    settings: WorkerSettings, credentials: dict[str, object], *, verbose: bool = False
+) -> str:
     """``alembic upgrade head``, then the accounts and the organiser's token (from the shell side).
 
     The first organiser cannot be made through the API (roles are granted by
@@ -105,7 +110,12 @@ def migrate_and_bootstrap(settings: WorkerSettings, credentials: dict[str, objec
     the demo teams' accounts, since signing up over HTTP is confirmed by e-mail.
     """
     say("migrating the database (alembic upgrade head)")
-    command.upgrade(alembic_config(settings.database_url), "head")
+    config = alembic_config(settings.database_url)
+    if not verbose:
+        # alembic.ini would log each revision at INFO between the [demo] lines.
+        config.attributes["configure_logger"] = False
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    command.upgrade(config, "head")
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session, session.begin():
@@ -247,8 +257,9 @@ def _save_credentials(path: Path, *, organiser: str, seeded: Seeded, base_url: s
 class Demo:
     """The running demo: the server on the main thread, seeding on a helper thread."""
 
-    def __init__(self, *, root: Path, host: str, port: int) -> None:
+    def __init__(self, *, root: Path, host: str, port: int, verbose: bool = False) -> None:
         self.root = root
+        self.verbose = verbose
         self.base_url = f"http://{host}:{port}"
         self.credentials_file = root / "demo" / "credentials.json"
         self.failed: str | None = None
@@ -261,13 +272,28 @@ class Demo:
         """Prepare, start the server and seed once it answers; returns after Ctrl-C."""
         challenge_file = generate_data(self.root / "demo" / "data")
         credentials = _load_credentials(self.credentials_file)
-        organiser = migrate_and_bootstrap(self.settings, credentials)
+        organiser = migrate_and_bootstrap(self.settings, credentials, verbose=self.verbose)
+        # How `podium` on this machine finds this demo (backend/cli/instance.py).
+        write_instance(
+            self.root,
+            Instance(
+                kind="demo",
+                api_url=self.base_url,
+                database_url=self.settings.database_url,
+                data_root=str(self.root),
+                secret_key_file=str(self.root / "secret_key"),
+                job_backend="local",  # the embedded queue, whatever the environment says
+            ),
+        )
         self.service = build_service(self.settings)
         resumed = resume_unfinished(self.service)
         if resumed:
             say(f"resuming {len(resumed)} unfinished submissions from the last run")
         config = uvicorn.Config(
-            self.service.app, log_level="warning", access_log=False, lifespan="off"
+            self.service.app,
+            log_level="info" if self.verbose else "warning",
+            access_log=self.verbose,
+            lifespan="off",
         )
         self.server = uvicorn.Server(config)
         known = {
@@ -332,8 +358,13 @@ class Demo:
         banner(base_url=self.base_url, root=self.root, seeded=seeded, organiser=organiser)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 after Ctrl-C, 1 with a message when the demo cannot run."""
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="the server's and the migrations' logs too"
+    )
+    verbose = parser.parse_args(argv).verbose
     host = os.environ.get("PODIUM_HOST", "127.0.0.1")
     port_text = os.environ.get("PODIUM_PORT", "8000")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -341,9 +372,9 @@ def main() -> int:
         return 1
     try:
         sock = listen(host, int(port_text))
-        root = prepare_environment()
+        root = prepare_environment(verbose=verbose)
         say(f"data root {root}")
-        demo = Demo(root=root, host=host, port=int(port_text))
+        demo = Demo(root=root, host=host, port=int(port_text), verbose=verbose)
         demo.serve(sock)
     except DemoError as exc:
         say(f"ERROR: {exc}")

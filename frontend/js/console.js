@@ -1,7 +1,8 @@
 // Sections of the organisers' console (organiser.js puts them on the page).
 
 import { renderBoard } from "./board.js";
-import { API, api, clear, el, fmt, fmtBytes, fmtDate, say, uploadFile } from "./common.js";
+import { caseScoresTable } from "./case-scores.js";
+import { API, api, clear, el, fmtBytes, fmtDate, say, uploadFile } from "./common.js";
 
 function status(id) {
   return el("p", { role: "status", "aria-live": "polite", id });
@@ -129,10 +130,7 @@ function submissionsList(target, phase, teams) {
 async function showScores(target, id) {
   try {
     const data = await api(`/submissions/${id}/case-scores`);
-    clear(target).append(
-      el("h4", {}, `Per-case scores of submission ${id} (${data.team.name})`),
-      el("div", { class: "table-wrap" }, el("table", { id: "case-scores" }, el("tbody", {}, data.scores.map((s) => el("tr", {}, el("td", { class: "text" }, s.case), el("td", { class: "text" }, s.centre), el("td", { class: "text" }, s.paradigm), el("td", {}, fmt(s.dice))))))),
-    );
+    clear(target).append(el("h4", {}, `Per-case scores of submission ${id} (${data.team.name})`), ...caseScoresTable(data));
   } catch (err) {
     say(target, err.message, "error");
   }

@@ -11,109 +11,35 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import require_env
-
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.support.demo import READY, DemoProcess, free_port, start_demo
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = re.compile(r"^Podium demo is ready at (http://\S+)$")
 #: The demo's teams by skill (examples/threshold-model/README.md); the third is the
 #: organisers' own team, ranked only on the organisers' page.
 PUBLIC_ORDER = ["Hepatica", "Cautious Lesions"]
 AFFILIATED = "Organisers' Baseline"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class DemoProcess:
-    """``scripts/demo`` running, with its stdout collected line by line."""
-
-    process: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for_line(self, pattern: re.Pattern[str], *, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                pytest.fail(f"scripts/demo ended early:\n{self.output()}")
-            self.lines.append(line)
-            if match := pattern.match(line):
-                return match
-        pytest.fail(f"no line matching {pattern.pattern} within {timeout:.0f} s:\n{self.output()}")
-
-    def stop(self, *, timeout: float = 30) -> int:
-        """SIGINT (Ctrl-C), then the exit status; collects the rest of the output."""
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=timeout)
-        while (line := self._queue.get(timeout=5)) is not None:
-            self.lines.append(line)
-        return code
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-
 def _start(env: dict[str, str]) -> DemoProcess:
-    process = subprocess.Popen(
-        [str(REPO / "scripts" / "demo")],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return DemoProcess(process)
+    return start_demo(REPO / "scripts" / "demo", env)
 
 
 @pytest.fixture
 def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
     env = {
         **os.environ,
-        "PODIUM_PORT": str(_free_port()),
+        "PODIUM_PORT": str(free_port()),
         "PODIUM_DATA_ROOT": str(tmp_path / "podium"),
         # Ids restart in every database: keep this run's containers apart from a
         # developer's demo on the same engine.
@@ -133,27 +59,24 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
 _KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
 
 
-def _board_in_browser(url: str, *, phase: int, screenshot: Path) -> list[str]:
-    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(executable).exists():
-        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
+def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -> list[str]:
+    """The public board's team order, read in the session's Chromium (tests/e2e/conftest.py)."""
     errors: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.set_default_timeout(15_000)
-            page.goto(f"{url}/challenge.html?challenge=trials-demo#task=task1&phase={phase}")
-            page.wait_for_selector("#board tbody tr")
-            teams = page.locator("#board tbody tr").evaluate_all(
-                "rows => rows.map(r => r.dataset.team)"
-            )
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_default_timeout(15_000)
+        page.goto(f"{url}/challenge.html?challenge=trials-demo#task=task1&phase={phase}")
+        page.wait_for_selector("#board tbody tr")
+        teams = page.locator("#board tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.team)"
+        )
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
     assert not errors, f"JavaScript errors: {errors}"
-    return teams
+    return list(teams)
 
 
 def _metric(text: str, line_start: str) -> float:
@@ -167,7 +90,9 @@ def _metric(text: str, line_start: str) -> float:
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.timeout(280)
-def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_path: Path) -> None:
+def test_demo_fills_the_board_and_stops_cleanly(
+    demo_env: dict[str, str], tmp_path: Path, browser: Any
+) -> None:
     started = time.monotonic()
     demo = _start(demo_env)
     try:
@@ -214,7 +139,7 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
         assert _metric(metrics, "podium_container_seconds_count") >= 7
 
         screenshot = tmp_path / "leaderboard.png"
-        assert _board_in_browser(url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
+        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
         if shots := os.environ.get("PODIUM_TEST_SCREENSHOTS"):
             Path(shots).mkdir(parents=True, exist_ok=True)
             (Path(shots) / "demo-leaderboard.png").write_bytes(screenshot.read_bytes())
@@ -250,44 +175,3 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
     assert "submitted to" not in output
     with_ids = re.findall(r"validation = phase (\d+)", output)
     assert with_ids == [str(phase), str(credentials["phases"]["task2"])]
-
-
-def _bare_path(tmp_path: Path, tools: list[str]) -> str:
-    """A PATH holding only ``tools`` (links to the real ones)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in tools:
-        found = shutil.which(tool)
-        assert found, tool
-        (bin_dir / tool).symlink_to(found)
-    (bin_dir / "python3").symlink_to(sys.executable)
-    return str(bin_dir)
-
-
-@pytest.mark.parametrize(
-    ("tools", "expected"),
-    [
-        (["bash", "dirname"], "install it with 'apt-get install docker.io'"),
-        (["bash", "dirname", "docker", "id"], "Install them with: sudo apt-get install gcc"),
-    ],
-    ids=["no-docker", "no-gcc"],
-)
-def test_demo_says_what_is_missing(tmp_path: Path, tools: list[str], expected: str) -> None:
-    env = {
-        "PATH": _bare_path(tmp_path, tools),
-        "HOME": str(tmp_path),
-        "PODIUM_NO_INSTALL": "1",
-        "PODIUM_DATA_ROOT": str(tmp_path / "podium"),
-    }
-    result = subprocess.run(
-        [str(REPO / "scripts" / "demo")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert expected in result.stderr
-    assert not (tmp_path / "podium").exists()
