@@ -8,8 +8,6 @@ import importlib
 import pytest
 
 MODULES = [
-    "worker.outputs",
-    "worker.pipeline",
     "worker.runner.base",
     "worker.runner.imagestore",
     "worker.runner.outbox",
