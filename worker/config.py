@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
@@ -33,8 +32,6 @@ class WorkerSettings(Settings):
     work_dir
         Local scratch for staged images, inputs and outputs; must be at the same
         path for the Docker engine (compose mounts it so).
-    storage_backend
-        ``filesystem`` (the data root, possibly a shared mount) or ``s3``.
     run_cpus, run_pids, output_bytes, tmp_bytes
         Sandbox limits not set per phase.
     max_attempts
@@ -55,10 +52,6 @@ class WorkerSettings(Settings):
     container_prefix: str = Field(default="podium", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
     worker_queue: str = "evaluation"
     work_dir: Path | None = None
-    storage_backend: Literal["filesystem", "s3"] = "filesystem"
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    s3_endpoint_url: str | None = None
     run_cpus: float = Field(default=4.0, gt=0)
     run_pids: int = Field(default=512, gt=0)
     output_bytes: int = Field(default=8 * GIB, gt=0)

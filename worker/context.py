@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import backend.models  # noqa: F401 - every mapper, so relationships across packages resolve
 from backend.db import make_engine, make_session_factory
+from backend.storage import Storage, make_storage
 from worker.config import WorkerSettings, get_worker_settings
 from worker.runner.base import ContainerRunner
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage, S3Storage, Storage
 
 
 @dataclass(slots=True, kw_only=True)
@@ -28,19 +28,6 @@ class WorkerContext:
     storage: Storage
     runner: ContainerRunner
     settings: WorkerSettings
-
-
-def make_storage(settings: WorkerSettings) -> Storage:
-    """The storage backend the settings name."""
-    if settings.storage_backend == "s3":
-        if not settings.s3_bucket:
-            raise ValueError("PODIUM_STORAGE_BACKEND=s3 needs PODIUM_S3_BUCKET")
-        return S3Storage(
-            bucket=settings.s3_bucket,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-        )
-    return FilesystemStorage(settings.data_root)
 
 
 def make_context(settings: WorkerSettings) -> WorkerContext:

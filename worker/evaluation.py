@@ -26,6 +26,7 @@ from pathlib import Path
 import structlog
 
 from backend.enums import SubmissionStatus
+from backend.storage import StorageError
 from backend.submissions import repository as submissions
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context
@@ -40,7 +41,6 @@ from worker.pipeline import (
     usable_failure,
 )
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
-from worker.storage import StorageError
 from worker.transitions import (
     BUSY,
     Outcome,

@@ -2,7 +2,7 @@
 
 :mod:`worker.tasks` reads what to do from the database, calls these functions
 and writes the results back; everything here works on plain values, local
-folders and a :class:`~worker.storage.Storage`, so the benchmark and the
+folders and a :class:`~backend.storage.Storage`, so the benchmark and the
 re-scoring path use the same code.
 
 The container sees ``/input/<case><ext>`` (one input file per case; several
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from backend.storage import Storage, StorageError
 from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
@@ -35,7 +36,6 @@ from worker.runner.base import (
     RunSpec,
     SubmissionFailure,
 )
-from worker.storage import Storage, StorageError
 
 
 def scorer_version() -> str:

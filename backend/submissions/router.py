@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth.models import User
 from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
+from backend.deps import CurrentUser, SessionDep, SettingsDep, StorageDep, session_released
 from backend.submissions import repository, service
 from backend.submissions.image_archive import inspect_image_archive
 from backend.submissions.models import Submission
@@ -57,6 +57,7 @@ async def submit(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> SubmissionOut:
     """Upload a container image for evaluation.
 
@@ -84,8 +85,8 @@ async def submit(
                 phase_id=phase_id,
                 staged=staged,
                 image=image,
-                data_root=settings.data_root,
-                queue=settings.evaluation_queue,
+                storage=storage,
+                default_queue=settings.evaluation_queue,
                 started_at=started_at,
             )
         )

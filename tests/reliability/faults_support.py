@@ -26,6 +26,7 @@ from sqlalchemy import select
 from backend.audit.models import AuditEvent
 from backend.db import make_engine, make_session_factory
 from backend.enums import TERMINAL_STATUSES
+from backend.storage import FilesystemStorage
 from backend.submissions import repository as subs
 from backend.submissions.models import Evaluation, Submission
 from tests.support.celery_worker import CeleryWorker as Worker
@@ -33,7 +34,6 @@ from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.runner.base import MIB
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from backend.db import make_engine, make_session_factory
+from backend.storage import FilesystemStorage
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.runner.base import MIB, RunLimits, RunResult, RunSpec
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 _names = itertools.count()
 
