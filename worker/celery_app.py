@@ -42,6 +42,8 @@ def make_celery(settings: WorkerSettings) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         worker_hijack_root_logger=False,
+        # Our handler writes to the real stderr; a redirect would log each line twice.
+        worker_redirect_stdouts=False,
         beat_schedule={
             "reap-stuck-submissions": {
                 "task": "reap_stuck_submissions",
@@ -53,3 +55,5 @@ def make_celery(settings: WorkerSettings) -> Celery:
 
 
 app = make_celery(get_worker_settings())
+
+import worker.startup  # noqa: E402, F401 - connects the start-up signals (logging, host facts)

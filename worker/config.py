@@ -7,6 +7,7 @@ and ``PODIUM_WORKER_QUEUE=<host class>`` (e.g. ``gpu-a100``); see docs/worker.md
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,9 @@ class WorkerSettings(Settings):
     container_prefix
         First part of container names, ``{prefix}-sub-{id}-{attempt}``; distinct per
         deployment sharing a Docker engine (submission ids restart in each database).
+        Empty: the worker's compose project name, or ``podium`` (:mod:`worker.host`).
+    worker_name
+        This worker's name in logs and messages (``PODIUM_WORKER_NAME``; the host name).
     worker_queue
         The queue this worker consumes (a GPU host class).
     work_dir
@@ -49,7 +53,8 @@ class WorkerSettings(Settings):
     """
 
     gpus: str = ""
-    container_prefix: str = Field(default="podium", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    container_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9-]{0,30})?$")
+    worker_name: str = Field(default_factory=socket.gethostname)
     worker_queue: str = "evaluation"
     work_dir: Path | None = None
     run_cpus: float = Field(default=4.0, gt=0)

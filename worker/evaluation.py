@@ -29,8 +29,9 @@ from backend.enums import SubmissionStatus
 from backend.storage import StorageError
 from backend.submissions import repository as submissions
 from scoring.results import CaseResult
-from worker.context import WorkerContext, get_context
+from worker.context import WorkerContext, get_context, host_facts
 from worker.faultpoints import pause_point
+from worker.host import refuse_if_unfit
 from worker.labelcache import LabelCache
 from worker.pipeline import (
     Timings,
@@ -127,6 +128,8 @@ def label_cache(context: WorkerContext) -> LabelCache:
 
 
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
+    # Before anything is staged or started: a GPU phase never runs on CPU here.
+    refuse_if_unfit(host_facts(context), needs_gpu=plan.gpu, settings=context.settings)
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
     image = None

@@ -22,7 +22,7 @@ from scoring.results import CaseResult
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.pipeline import CaseInput, LabelSource, Timings, scorer_version
-from worker.runner.base import InfrastructureError, RunLimits, SubmissionFailure
+from worker.runner.base import DeploymentError, InfrastructureError, RunLimits, SubmissionFailure
 
 log = structlog.get_logger(__name__)
 
@@ -349,6 +349,8 @@ def record_fault(
         if last
         else f"Retrying after a fault on our side (attempt {attempt})."
     )
+    if last and isinstance(exc, DeploymentError):
+        message += f" Cause: {exc}."
     submissions.set_status(
         session,
         submission,

@@ -9,7 +9,6 @@ these tests restart are private ones on free ports, so the shared services on
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -60,7 +59,7 @@ def worker_env(context: WorkerContext, *, broker_url: str) -> dict[str, str]:
         "PODIUM_TMP_BYTES": str(settings.tmp_bytes),
         "PODIUM_RUN_PIDS": "64",
         "PODIUM_RUN_CPUS": "1",
-        "PODIUM_LOG_JSON": "false",
+        "PODIUM_LOG_JSON": "true",  # as deployed: every line JSON (records() checks)
         "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
     }
 
@@ -293,5 +292,9 @@ def finished_lines(workers: Iterable[Worker], submission_id: int) -> list[str]:
 
     A submission enters a terminal state once: one such line, whichever worker ran it.
     """
-    pattern = re.compile(rf"evaluation\.finished\s+status=(\w+) submission={submission_id}\b")
-    return [m.group(1) for w in workers for m in pattern.finditer(w.text())]
+    return [
+        str(e["status"])
+        for w in workers
+        for e in w.events("evaluation.finished")
+        if e.get("submission") == submission_id
+    ]

@@ -12,6 +12,7 @@ MODULES = [
     "worker.pipeline",
     "worker.runner.base",
     "worker.runner.outbox",
+    "worker.host",
     "backend.storage.base",  # the storage contract the worker shares with the API
 ]
 

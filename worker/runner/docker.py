@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import socket
 import tarfile
 import threading
 import time
@@ -127,6 +128,30 @@ class DockerRunner:
                 else:
                     self._client = docker.client.from_env(timeout=300)
         return self._client
+
+    # -- the engine ---------------------------------------------------------
+    def gpu_runtime(self) -> bool:
+        """Whether the engine has NVIDIA's runtime registered (the container toolkit).
+
+        ``nvidia-ctk runtime configure --runtime=docker`` registers it; without it
+        the engine refuses every run that asks for a GPU.
+        """
+        with _engine_errors("asking the engine for its runtimes"):
+            info = self.client.info()
+        return "nvidia" in (info.get("Runtimes") or {}) or info.get("DefaultRuntime") == "nvidia"
+
+    def own_labels(self) -> dict[str, str]:
+        """The labels of the container this process runs in; empty outside a container.
+
+        A container's hostname is its short ID unless set otherwise, which is how
+        compose starts the worker; a compose service's labels name its project.
+        """
+        with _engine_errors("inspecting this worker's own container"):
+            try:
+                container = self.client.containers.get(socket.gethostname())
+            except docker.errors.NotFound:
+                return {}
+        return dict(container.labels or {})
 
     # -- images -------------------------------------------------------------
     def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
