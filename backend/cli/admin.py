@@ -65,9 +65,7 @@ def user_create(
     ] = None,
     password_stdin: Annotated[
         bool,
-        typer.Option(
-            "--password-stdin", help="Read the password from the first line of stdin."
-        ),
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
     ] = False,
 ) -> None:
     """Create an account (e.g. the first admin).
