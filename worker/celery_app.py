@@ -56,4 +56,6 @@ def make_celery(settings: WorkerSettings) -> Celery:
 
 app = make_celery(get_worker_settings())
 
-import worker.startup  # noqa: E402, F401 - connects the start-up signals (logging, host facts)
+# Start-up signals (logging, host facts) and the `podium doctor` remote-control command.
+import worker.doctor  # noqa: E402
+import worker.startup  # noqa: E402, F401

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -38,8 +38,8 @@ class EngineFacts(Protocol):
         """Whether NVIDIA's runtime is registered."""
         ...
 
-    def own_labels(self) -> dict[str, str]:
-        """Labels of the container this process runs in."""
+    def own_container(self) -> dict[str, Any] | None:
+        """``docker inspect`` of the container this process runs in, if any."""
         ...
 
 
@@ -139,7 +139,8 @@ def container_prefix(settings: WorkerSettings, engine: object) -> str:
     if not isinstance(engine, EngineFacts):
         return DEFAULT_PREFIX
     try:
-        project = engine.own_labels().get(COMPOSE_PROJECT_LABEL)
+        attrs = engine.own_container() or {}
+        project = ((attrs.get("Config") or {}).get("Labels") or {}).get(COMPOSE_PROJECT_LABEL)
     except InfrastructureError as exc:
         log.warning("worker.compose_project_unknown", error=str(exc))
         project = None

@@ -9,7 +9,7 @@ same audit events; bad input ends with ``error: …`` on stderr and status 1.
 
 from __future__ import annotations
 
-from backend.cli import challenges, phases, submissions  # noqa: F401 - registers commands
+from backend.cli import challenges, doctor, phases, submissions  # noqa: F401 - registers commands
 from backend.cli.admin import alembic_config
 from backend.cli.app import app
 

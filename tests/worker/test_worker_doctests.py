@@ -13,6 +13,7 @@ MODULES = [
     "worker.runner.base",
     "worker.runner.outbox",
     "worker.host",
+    "worker.doctor",
     "backend.storage.base",  # the storage contract the worker shares with the API
 ]
 

@@ -140,18 +140,19 @@ class DockerRunner:
             info = self.client.info()
         return "nvidia" in (info.get("Runtimes") or {}) or info.get("DefaultRuntime") == "nvidia"
 
-    def own_labels(self) -> dict[str, str]:
-        """The labels of the container this process runs in; empty outside a container.
+    def own_container(self) -> dict[str, Any] | None:
+        """``docker inspect`` of the container this process runs in; ``None`` on the host.
 
         A container's hostname is its short ID unless set otherwise, which is how
-        compose starts the worker; a compose service's labels name its project.
+        compose starts the worker: its labels name the compose project, its mounts
+        say where the data root comes from.
         """
         with _engine_errors("inspecting this worker's own container"):
             try:
                 container = self.client.containers.get(socket.gethostname())
             except docker.errors.NotFound:
-                return {}
-        return dict(container.labels or {})
+                return None
+        return dict(container.attrs)
 
     # -- images -------------------------------------------------------------
     def load_image(self, tarball: Path, *, expected_id: str) -> ImageRef:
