@@ -24,7 +24,6 @@ behind the official images' variables). One scenario, in order:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -46,7 +45,7 @@ from tests.support.compose import (
     new_stack,
     parse_json_lines,
 )
-from tests.support.images import build_image, save_image
+from tests.support.models import threshold_binary, threshold_tarball
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -54,7 +53,7 @@ ORGANISER = "chair@example.org"
 TEAM = {"email": "team@example.org", "password": "a long team password", "display_name": "T"}
 TERMINAL = {"succeeded", "failed", "failed_preflight", "error", "cancelled"}
 #: Healthy within the start period each service declares (compose file or image).
-START_PERIODS = {"postgres": 10, "redis": 10, "api": 60, "worker-gpu0": 45, "scheduler": 30}
+START_PERIODS = {"postgres": 10, "redis": 10, "api": 60, "worker-gpu0": 45, "scheduler": 60}
 
 
 @pytest.fixture(scope="module")
@@ -71,31 +70,6 @@ def cli() -> list[str]:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def _model_binary(out: Path) -> Path:
-    """The example threshold model, compiled (static) once."""
-    spec = importlib.util.spec_from_file_location(
-        "threshold_build", REPO / "examples" / "threshold-model" / "build.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.compile_binary(out, defines=[])
-    return out
-
-
-def _image(docker_client, binary: Path, *, delay_s: int, out: Path) -> Path:
-    """A submission tarball: the model, after ``delay_s`` seconds (time to act mid-run)."""
-    reference = build_image(
-        docker_client,
-        files={"/bin/predict": binary.read_bytes()},
-        entrypoint=["/bin/sh", "-c", f"sleep {delay_s}; exec /bin/predict"],
-        workdir="/tmp",
-    )
-    save_image(docker_client, reference, out)
-    return out
 
 
 def _bring_up(stack: Stack, docker_client) -> dict[str, float]:
@@ -231,9 +205,9 @@ def test_the_compose_stack_end_to_end(cli, docker_client, tmp_path) -> None:
         assert organiser.startswith("pod_")
 
         # 3. A team submits through the published port; the worker starts a sibling.
-        binary = _model_binary(tmp_path / "predict")
-        quick = _image(docker_client, binary, delay_s=0, out=tmp_path / "quick.tar")
-        slow = _image(docker_client, binary, delay_s=12, out=tmp_path / "slow.tar")
+        binary = threshold_binary(tmp_path / "predict")
+        quick = threshold_tarball(docker_client, binary, delay_s=0, out=tmp_path / "quick.tar")
+        slow = threshold_tarball(docker_client, binary, delay_s=12, out=tmp_path / "slow.tar")
         team = _team_token(a)
         phase = _phase_id(a)
         since = time.time()
