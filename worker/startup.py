@@ -2,15 +2,23 @@
 
 Celery's own logging set-up is replaced (``setup_logging`` has a receiver), so
 every line, Celery's included, is one structlog JSON object on stderr, like the
-API's; ``--quiet`` on the command line drops the banner, the one thing Celery
-prints past the logging system. A worker then logs its host facts once: queue,
-GPUs, whether the engine can serve them, and the container prefix.
+API's; ``--quiet`` on the command line drops the banner. What Celery still
+prints past the logging system, from its signal handlers ("worker: Warm shutdown
+(MainProcess)"), goes through :func:`_say_as_json`. A worker then logs its host
+facts once: queue, GPUs, whether the engine can serve them, and the container
+prefix.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
+import celery.apps.worker
 import structlog
 from celery.signals import setup_logging, worker_ready
 
@@ -44,6 +52,25 @@ def _announce(**_: Any) -> None:
     if facts.misconfigured:
         log.error("worker.gpus_unusable", reason=facts.misconfigured)
 
+
+def _say_as_json(msg: str, f: TextIO | None = sys.__stderr__) -> None:
+    """Celery's ``safe_say`` (signal handlers' messages) as one JSON line.
+
+    Like the original, a single ``os.write``: it runs inside a signal handler.
+    """
+    record = {
+        "event": msg.strip(),
+        "level": "warning",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if f is None:
+        return
+    # Losing a shutdown notice must never break the shutdown.
+    with contextlib.suppress(OSError, ValueError):
+        os.write(f.fileno(), (json.dumps(record) + "\n").encode())
+
+
+celery.apps.worker.safe_say = _say_as_json
 
 # Celery's signal decorators are untyped; connect explicitly (weak=False: module functions).
 setup_logging.connect(_configure_logging, weak=False)

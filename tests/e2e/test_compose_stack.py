@@ -52,8 +52,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]
 ORGANISER = "chair@example.org"
 TEAM = {"email": "team@example.org", "password": "a long team password", "display_name": "T"}
 TERMINAL = {"succeeded", "failed", "failed_preflight", "error", "cancelled"}
-#: Healthy within the start period each service declares (compose file or image).
+#: Healthy within the start period each service declares (compose file or image), plus
+#: one probe interval of slack: a probe that starts just inside the period ends after it.
 START_PERIODS = {"postgres": 10, "redis": 10, "api": 60, "worker-gpu0": 45, "scheduler": 60}
+INTERVALS = {"postgres": 5, "redis": 5, "api": 10, "worker-gpu0": 15, "scheduler": 10}
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +74,16 @@ def cli() -> list[str]:
     return found
 
 
-def _bring_up(stack: Stack, docker_client) -> dict[str, float]:
+def _bring_up(stack: Stack, docker_client, *, timed: bool = False) -> dict[str, float]:
+    """``up -d`` until all healthy; ``timed``: each within its start period.
+
+    Only the first start is timed: later ones share the machine with the other
+    stack's containers, and what they show is that nothing was lost.
+    """
     healthy = stack.up(docker_client)
-    for service, seconds in healthy.items():
-        limit = START_PERIODS[service]
-        assert seconds <= limit + 5, (
-            f"{service} healthy after {seconds:.0f}s (start period {limit})"
-        )
+    for service, seconds in healthy.items() if timed else ():
+        limit = START_PERIODS[service] + INTERVALS[service]
+        assert seconds <= limit, f"{service} healthy after {seconds:.0f}s (limit {limit})"
     with stack.api() as api:
         assert api.get(f"{stack.url}/readyz").json()["status"] == "ready"
     return healthy
@@ -186,7 +191,7 @@ def test_the_compose_stack_end_to_end(cli, docker_client, tmp_path) -> None:
 
         # 1. Up and healthy.
         clock = time.monotonic()
-        healthy = _bring_up(a, docker_client)
+        healthy = _bring_up(a, docker_client, timed=True)
         timings["up"] = time.monotonic() - clock
 
         # 2. Organiser and challenge, as docs/deployment.md says.
@@ -223,7 +228,9 @@ def test_the_compose_stack_end_to_end(cli, docker_client, tmp_path) -> None:
         second = _submit(a, team, phase, slow)
         _wait(a, team, second, {"running"})
         clock = time.monotonic()
-        a.compose("restart", "worker-gpu0", timeout=300)
+        # Warm shutdown lets the run finish; a minute at most (compose's default is the
+        # service's stop_grace_period, 2 min), then the engine kills the worker.
+        a.compose("restart", "-t", "60", "worker-gpu0", timeout=300)
         done = _wait(a, team, second, {"succeeded"})
         timings["restart mid-run"] = time.monotonic() - clock
         own = _own_submissions(a, team, phase)

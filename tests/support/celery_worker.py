@@ -97,4 +97,5 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        self._out.close()
+        if not self._out.closed:
+            self._out.close()

@@ -144,6 +144,10 @@ def test_a_celery_worker_retries_a_misrouted_gpu_run_on_its_queue_then_refunds_i
         faults = worker.events("evaluation.infrastructure_fault")
         assert [f["attempt"] for f in faults] == [1, 2]
         assert _ledger(worker_context, world) == [-1, 1]
+        worker.stop()
+        # Even what Celery prints from its signal handler on the way out is JSON.
+        records = worker.records()
+        assert any(str(r["event"]).startswith("worker: Warm shutdown") for r in records)
     finally:
         worker.stop()
         sender.close()
