@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import redis
-from celery import Celery
 
 from worker.config import get_worker_settings
 
@@ -38,6 +37,8 @@ def scheduler_problem(schedule: Path, broker_url: str) -> str | None:
 
 def worker_problem(node: str, broker_url: str, *, timeout_s: float = 10.0) -> str | None:
     """Why the worker ``node`` is not healthy (no answer to a ping), or ``None``."""
+    from celery import Celery  # noqa: PLC0415 - the scheduler's probe does without it
+
     app = Celery("podium-health", broker=broker_url)
     try:
         replies = app.control.ping(destination=[node], timeout=timeout_s)
