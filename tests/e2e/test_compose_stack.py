@@ -54,7 +54,7 @@ TEAM = {"email": "team@example.org", "password": "a long team password", "displa
 TERMINAL = {"succeeded", "failed", "failed_preflight", "error", "cancelled"}
 #: Healthy within the start period each service declares (compose file or image), plus
 #: one probe interval of slack: a probe that starts just inside the period ends after it.
-START_PERIODS = {"postgres": 10, "redis": 10, "api": 60, "worker-gpu0": 60, "scheduler": 90}
+START_PERIODS = {"postgres": 10, "redis": 10, "api": 120, "worker-gpu0": 120, "scheduler": 120}
 INTERVALS = {"postgres": 5, "redis": 5, "api": 10, "worker-gpu0": 15, "scheduler": 15}
 
 
