@@ -109,6 +109,15 @@ class Stack:
         """The API's published address."""
         return f"http://127.0.0.1:{self.env['PODIUM_PORT']}"
 
+    def _cli_env(self) -> dict[str, str]:
+        # Only the stack's own settings: none of the developer's PODIUM_* leak in. A
+        # busy shared engine can take over a minute to create a container.
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.workdir),
+            "COMPOSE_HTTP_TIMEOUT": "300",
+        }
+
     def _env_file(self) -> Path:
         env_file = self.workdir / f"{self.project}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
@@ -127,8 +136,7 @@ class Stack:
             capture_output=True,
             text=True,
             timeout=timeout,
-            # Only the stack's own settings: none of the developer's PODIUM_* leak in.
-            env={"PATH": os.environ.get("PATH", ""), "HOME": str(self.workdir)},
+            env=self._cli_env(),
             check=False,
         )  # fmt: skip
         if check and result.returncode != 0:
@@ -159,7 +167,7 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={"PATH": os.environ.get("PATH", ""), "HOME": str(self.workdir)},
+            env=self._cli_env(),
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         healthy: dict[str, float] = {}
