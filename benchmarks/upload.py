@@ -147,12 +147,16 @@ def run(args: argparse.Namespace, *, storage: dict[str, str]) -> None:
             base = f"http://127.0.0.1:{args.port}"
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=base, headers=headers, timeout=600) as http:
-                for _ in range(200):
+                # Up to two minutes: a loaded machine is slow to import the app.
+                deadline = time.monotonic() + 120
+                while True:
                     try:
                         if http.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
-                        time.sleep(0.05)
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
                 http.post("/api/v1/challenges/bench/teams", json={"name": "bench"})
                 phase_id = http.get("/api/v1/challenges/bench").json()["tasks"][0]["phases"][0][
                     "id"
