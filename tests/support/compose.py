@@ -196,7 +196,12 @@ class Stack:
     def log_lines(self, *services: str) -> list[str]:
         """The services' log lines without compose's prefix."""
         out = self.compose("logs", "--no-color", "--no-log-prefix", *services).stdout
-        return [line for line in out.splitlines() if line.strip()]
+        # docker-compose v1 heads its output with a line of its own ("Attaching to ...").
+        return [
+            line
+            for line in out.splitlines()
+            if line.strip() and not line.startswith("Attaching to ")
+        ]
 
     def api(self) -> httpx.Client:
         """A client on the published port."""
