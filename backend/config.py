@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     mode); compose and the tests point it at PostgreSQL.
     """
 
-    model_config = SettingsConfigDict(env_prefix="PODIUM_", env_file=None, extra="ignore")
+    # An empty variable means "the default": compose passes every documented setting
+    # through from .env as ${PODIUM_X:-}, so one left unset there must not read as "".
+    model_config = SettingsConfigDict(
+        env_prefix="PODIUM_", env_file=None, extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     secret_key: str = Field(default="changethis", description="Pepper for API token hashes.")
@@ -41,6 +45,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     docker_socket: Path = Path("/var/run/docker.sock")
+    #: Where submissions, inputs, label sets and predictions live (backend/storage/).
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
     #: Whether ``/readyz`` asks the Docker engine; unset: only when evaluations run in-process.
     ready_check_docker: bool | None = None
     # Accounts, browser sessions, e-mail (backend/auth, backend/web, backend/notifications).

@@ -37,6 +37,7 @@ from alembic import command
 from alembic.config import Config
 
 from backend.db import make_engine, make_session_factory
+from backend.storage import FilesystemStorage
 from backend.submissions.models import Submission
 from tests.support.images import build_image
 from tests.support.world import make_world, write_mask
@@ -45,7 +46,6 @@ from worker.context import WorkerContext
 from worker.evaluation import evaluate
 from worker.runner.base import GIB, RunResult
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[1]
 # The repository's copy of the real sample cases, as the scoring tests use it.

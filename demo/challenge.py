@@ -98,7 +98,7 @@ def challenge_document(
     Returns
     -------
     dict
-        Ready for ``yaml.safe_dump``.
+        Ready for :func:`demo.yamlout.dump`.
     """
     return {
         "slug": "trials-demo",

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import SimpleITK as sitk  # noqa: N813  (the library's own idiom)
-import yaml
 
+from demo import yamlout
 from demo.challenge import challenge_document
 from demo.phantom import DEFAULT_SHAPE, DEFAULT_SPACING, synthesize_phantom
 
@@ -170,7 +170,7 @@ def generate_demo_dataset(
         final=[(c.key, c.centre) for c in cases if c.split == "final"],
         samples=[(c.key, c.centre) for c in cases if c.split == "sample"],
     )
-    challenge_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    challenge_file.write_text(yamlout.dump(document), encoding="utf-8")
     return DemoDataset(root=root, challenge_file=challenge_file, cases=tuple(cases))
 
 

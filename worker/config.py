@@ -7,9 +7,9 @@ and ``PODIUM_WORKER_QUEUE=<host class>`` (e.g. ``gpu-a100``); see docs/worker.md
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
@@ -28,13 +28,14 @@ class WorkerSettings(Settings):
     container_prefix
         First part of container names, ``{prefix}-sub-{id}-{attempt}``; distinct per
         deployment sharing a Docker engine (submission ids restart in each database).
+        Empty: the worker's compose project name, or ``podium`` (:mod:`worker.host`).
+    worker_name
+        This worker's name in logs and messages (``PODIUM_WORKER_NAME``; the host name).
     worker_queue
         The queue this worker consumes (a GPU host class).
     work_dir
         Local scratch for staged images, inputs and outputs; must be at the same
         path for the Docker engine (compose mounts it so).
-    storage_backend
-        ``filesystem`` (the data root, possibly a shared mount) or ``s3``.
     run_cpus, run_pids, output_bytes, tmp_bytes
         Sandbox limits not set per phase.
     max_attempts
@@ -52,13 +53,10 @@ class WorkerSettings(Settings):
     """
 
     gpus: str = ""
-    container_prefix: str = Field(default="podium", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    container_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9-]{0,30})?$")
+    worker_name: str = Field(default_factory=socket.gethostname)
     worker_queue: str = "evaluation"
     work_dir: Path | None = None
-    storage_backend: Literal["filesystem", "s3"] = "filesystem"
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    s3_endpoint_url: str | None = None
     run_cpus: float = Field(default=4.0, gt=0)
     run_pids: int = Field(default=512, gt=0)
     output_bytes: int = Field(default=8 * GIB, gt=0)

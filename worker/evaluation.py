@@ -26,11 +26,13 @@ from pathlib import Path
 import structlog
 
 from backend.enums import SubmissionStatus
+from backend.storage import StorageError
 from backend.submissions import repository as submissions
 from backend.submissions.lifecycle import FINISHED
 from scoring.results import CaseResult
-from worker.context import WorkerContext, get_context
+from worker.context import WorkerContext, get_context, host_facts
 from worker.faultpoints import pause_point
+from worker.host import refuse_if_unfit
 from worker.labelcache import worker_label_cache
 from worker.pipeline import (
     discard_predictions,
@@ -42,7 +44,6 @@ from worker.pipeline import (
 )
 from worker.plan import Plan
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
-from worker.storage import StorageError
 from worker.timings import Timings
 from worker.transitions import (
     Outcome,
@@ -140,6 +141,8 @@ def _fail(
 
 
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
+    # Before anything is staged or started: a GPU phase never runs on CPU here.
+    refuse_if_unfit(host_facts(context), needs_gpu=plan.gpu, settings=context.settings)
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
     first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING

@@ -2,7 +2,7 @@
 
 :mod:`worker.tasks` reads what to do from the database, calls these functions
 and writes the results back; everything here works on plain values, local
-folders and a :class:`~worker.storage.Storage`, so the benchmark and the
+folders and a :class:`~backend.storage.Storage`, so the benchmark and the
 re-scoring path use the same code.
 
 The container sees the inputs the phase's run contract names (by default
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.challenges.contract import RunContract
+from backend.storage import Storage, StorageError
 from scoring.formats import EXTENSIONS, split_case_name
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_case
@@ -37,7 +38,6 @@ from worker.runner.base import (
 )
 from worker.runner.users import explain_unprivileged
 from worker.staging import stage_inputs
-from worker.storage import Storage, StorageError
 from worker.timings import Timings
 
 

@@ -81,6 +81,8 @@ class Phase(Base):
     time_limit_s: Mapped[int] = mapped_column(Integer, default=3600)
     memory_limit_mb: Mapped[int] = mapped_column(Integer, default=16384)
     gpu: Mapped[bool] = mapped_column(default=True)
+    #: Host class (broker queue) of its evaluations; ``None``: the deployment's default.
+    queue: Mapped[str | None] = mapped_column(String(200), default=None)
     leaderboard_visibility: Mapped[LeaderboardVisibility] = mapped_column(
         str_enum(LeaderboardVisibility, "leaderboard_visibility"),
         default=LeaderboardVisibility.LIVE,

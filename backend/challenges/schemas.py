@@ -37,6 +37,7 @@ class PhaseOut(BaseModel):
     time_limit_s: int
     memory_limit_mb: int
     gpu: bool
+    queue: str | None
     leaderboard_visibility: LeaderboardVisibility
     ranking_selection: RankingSelection
     container: ContainerOut

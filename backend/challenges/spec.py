@@ -51,6 +51,9 @@ class PhaseSpec(_Strict):
     time_limit_s: int = Field(default=3600, gt=0)
     memory_limit_mb: int = Field(default=16384, gt=0)
     gpu: bool = True
+    #: The host class whose workers run it (a broker queue name); unset: the
+    #: deployment's default queue (``PODIUM_EVALUATION_QUEUE``).
+    queue: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)
     leaderboard_visibility: LeaderboardVisibility = LeaderboardVisibility.LIVE
     ranking_selection: RankingSelection = RankingSelection.LATEST
     cases: list[CaseSpec] = Field(default_factory=list)

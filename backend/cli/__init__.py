@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backend.cli import challenges, phases, status, submissions  # noqa: F401 - registers commands
+from backend.cli import challenges, doctor, phases, status, submissions  # noqa: F401 - registers commands
 from backend.cli.admin import alembic_config
 from backend.cli.app import app
 from backend.cli.instance import adopt_instance

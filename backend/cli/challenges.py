@@ -28,7 +28,7 @@ from backend.cli.app import challenge_app, phase_app, task_app
 from backend.cli.common import ActorOption, fail, optional_organiser, transaction
 from backend.config import Settings, get_settings
 from backend.errors import DomainError, NotFoundError
-from backend.storage import human_bytes, remove_path
+from backend.storage import human_bytes, make_storage, remove_path
 
 _CHUNK = 1024 * 1024
 
@@ -64,7 +64,7 @@ def challenge_apply(
                     challenge=challenge,
                     spec=spec,
                     base_dir=file.resolve().parent,
-                    data_root=settings.data_root,
+                    storage=make_storage(settings),
                     staging_dir=settings.staging_dir,
                     actor=actor,
                 )
@@ -152,7 +152,7 @@ def phase_upload_inputs(
                 session,
                 phase_id=phase_id,
                 files=unpacked.files,
-                data_root=settings.data_root,
+                storage=make_storage(settings),
                 actor=optional_organiser(session, actor_email),
             )
             keys = [c.case_key for c in changed]
@@ -186,7 +186,7 @@ def task_upload_labels(
                 task_id=task_id,
                 paradigm=paradigm,
                 files=unpacked.files,
-                data_root=settings.data_root,
+                storage=make_storage(settings),
                 actor=optional_organiser(session, actor_email),
             )
             version, count = label_set.version, label_set.file_count

@@ -12,7 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth.models import User
 from backend.challenges.contract import root_policy
 from backend.db import utcnow
-from backend.deps import CurrentUser, OrganiserUser, SessionDep, SettingsDep, session_released
+from backend.deps import (
+    CurrentUser,
+    OrganiserUser,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    session_released,
+)
 from backend.leaderboard.schemas import ActionOut
 from backend.submissions import actions, history, service
 from backend.submissions.image_archive import inspect_image_archive
@@ -55,6 +62,7 @@ async def submit(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> SubmissionOut:
     """Upload a container image for evaluation.
 
@@ -86,8 +94,8 @@ async def submit(
                 phase_id=phase_id,
                 staged=staged,
                 image=image,
-                data_root=settings.data_root,
-                queue=settings.evaluation_queue,
+                storage=storage,
+                default_queue=settings.evaluation_queue,
                 started_at=started_at,
             )
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,7 @@ from backend.challenges.spec import phase_window
 from backend.enums import SubmissionStatus
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, enqueue
-from backend.storage import StagedUpload, delete_on_rollback, move_into_place
+from backend.storage import StagedUpload, Storage, StorageError, remove_on_rollback
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
 from backend.submissions.lifecycle import CANCELLABLE, team_sees_log
@@ -89,14 +88,17 @@ def accept(
     phase_id: int,
     staged: StagedUpload,
     image: ImageInfo,
-    data_root: Path,
-    queue: str,
+    storage: Storage,
+    default_queue: str,
     started_at: datetime,
 ) -> Submission:
-    """Take a quota slot, store the tarball and queue the evaluation.
+    """Take a quota slot, store the tarball and queue the evaluation on the phase's queue.
 
     ``started_at`` is when the upload began: an upload that started inside the
-    window is accepted even if it finished after the close.
+    window is accepted even if it finished after the close. The tarball is moved
+    into ``storage`` and removed from it again if the transaction rolls back. The
+    evaluation goes to the phase's host class (``Phase.queue``), or to
+    ``default_queue`` (the deployment's) when the phase names none.
 
     Raises
     ------
@@ -104,6 +106,7 @@ def accept(
         429 when every slot is taken (atomically, by the unique slot constraint).
     """
     context = check_can_submit(session, user=user, phase_id=phase_id, now=started_at)
+    queue = context.phase.queue or default_queue
     submission = Submission(
         team_id=context.team.id,
         phase_id=context.phase.id,
@@ -123,15 +126,18 @@ def accept(
         raise DomainError(_quota_message(context.phase), 429)
     with staged.path.open("rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
-    relative = (
-        Path("submissions")
-        / f"phase-{context.phase.id}"
-        / f"team-{context.team.id}"
-        / f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
+    key = (
+        f"submissions/phase-{context.phase.id}/team-{context.team.id}/"
+        f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
     )
-    move_into_place(staged.path, data_root / relative)
-    delete_on_rollback(session, data_root / relative)
-    submission.tarball_path = relative.as_posix()
+    try:
+        storage.move_in(staged.path, key)
+    except StorageError as exc:
+        raise DomainError(
+            f"the upload could not be stored, please send it again: {exc}", 503
+        ) from exc
+    remove_on_rollback(session, storage, key)
+    submission.tarball_path = key
     session.flush()
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
     return submission
