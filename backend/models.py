@@ -5,6 +5,7 @@ from backend.auth.models import ApiToken, User
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.db import Base
 from backend.leaderboard.models import LeaderboardGeneration
+from backend.registry.models import RegistryEvent
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
 
@@ -22,6 +23,7 @@ __all__ = [
     "Membership",
     "Phase",
     "QuotaLedgerEntry",
+    "RegistryEvent",
     "Submission",
     "Task",
     "Team",

@@ -61,6 +61,20 @@ def has_submitted(session: Session, team_id: int) -> bool:
     return session.scalar(stmt) is not None
 
 
+def slugs_taken(session: Session, *, challenge_id: int, prefix: str) -> set[str]:
+    """The team slugs of a challenge that start with ``prefix``."""
+    stmt = select(Team.slug).where(
+        Team.challenge_id == challenge_id, Team.slug.startswith(prefix, autoescape=True)
+    )
+    return set(session.scalars(stmt))
+
+
+def get_team_by_slug(session: Session, *, challenge_id: int, slug: str) -> Team | None:
+    """The team with this slug in a challenge."""
+    stmt = select(Team).where(Team.challenge_id == challenge_id, Team.slug == slug)
+    return session.scalars(stmt).one_or_none()
+
+
 def get_team_by_name(session: Session, *, challenge_id: int, name: str) -> Team | None:
     """The team with this name in a challenge."""
     stmt = select(Team).where(Team.challenge_id == challenge_id, Team.name == name)

@@ -18,6 +18,7 @@ from backend.enums import Role
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.teams import repository
 from backend.teams.models import Membership, Team
+from backend.teams.slugs import numbered, team_slug
 
 
 def is_organiser(user: User) -> bool:
@@ -41,6 +42,18 @@ def _ensure_free(session: Session, *, user: User, challenge: Challenge) -> None:
         )
 
 
+def _free_slug(session: Session, *, challenge_id: int, name: str) -> str:
+    """The name's slug, numbered when another team of the challenge has it already."""
+    slug = team_slug(name)
+    taken = repository.slugs_taken(session, challenge_id=challenge_id, prefix=slug[:20])
+    number = 1
+    candidate = slug
+    while candidate in taken:
+        number += 1
+        candidate = numbered(slug, number)
+    return candidate
+
+
 def create_team(session: Session, *, user: User, challenge_slug: str, name: str) -> Team:
     """Create a team captained by ``user`` (approved at once unless the challenge says not)."""
     challenge = _challenge(session, challenge_slug)
@@ -50,6 +63,7 @@ def create_team(session: Session, *, user: User, challenge_slug: str, name: str)
     team = Team(
         challenge_id=challenge.id,
         name=name,
+        slug=_free_slug(session, challenge_id=challenge.id, name=name),
         captain_id=user.id,
         approved=not challenge.requires_team_approval,
         organiser_affiliated=is_organiser(user),
