@@ -29,6 +29,7 @@ from backend.leaderboard.pages import mount_frontend
 from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
 from backend.ops.router import router as ops_router
+from backend.registry.router import router as registry_router
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
 
@@ -55,6 +56,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Body too large.",
         422: "Invalid input; `message` says which field and why.",
         429: "Quota used up.",
+        503: "A service Podium depends on (the image registry) is not answering.",
     }.items()
 }
 
@@ -193,6 +195,7 @@ def create_app(
         submissions_router,
         audit_router,
         leaderboard_router,
+        registry_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

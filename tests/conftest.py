@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures.database"]
+pytest_plugins: list[str] = ["tests.fixtures.database", "tests.fixtures.registry"]
 
 
 def require_env(name: str, what: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request, status
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -10,18 +13,58 @@ from backend.auth.models import User
 from backend.challenges.models import Phase
 from backend.db import utcnow
 from backend.deps import CurrentUser, SessionDep, SettingsDep, session_released
+from backend.errors import DomainError
 from backend.submissions import repository, service
 from backend.submissions.image_archive import inspect_image_archive
+from backend.submissions.image_checks import DEFAULT_ROOT_POLICY
+from backend.submissions.images import image_to_run
 from backend.submissions.models import Submission
+from backend.submissions.pushed import Namespace, pin_image
 from backend.submissions.schemas import (
     LedgerEntryOut,
+    PushedImageIn,
     QuotaOut,
     SubmissionOut,
     TeamSubmissionsOut,
 )
 from backend.uploads import binary_body, receive_body
 
+#: A JSON submission body is one short reference.
+_MAX_JSON_BODY = 64 * 1024
+
 router = APIRouter(tags=["submissions"])
+
+
+def _submission_body() -> dict[str, object]:
+    """Either a tarball (raw body) or a pushed image's reference (JSON)."""
+    extra = binary_body(
+        "Either the `docker save IMAGE:TAG` tarball (.tar or .tar.gz) as the raw request body "
+        "(e.g. `curl -T image.tar.gz -H 'Authorization: Bearer …' URL`), or, as JSON, a "
+        'pushed image: `{"image": "REGISTRY/CHALLENGE/TEAM/NAME:TAG"}` (or `@sha256:…`).'
+    )
+    body = extra["requestBody"]
+    assert isinstance(body, dict)
+    body["content"]["application/json"] = {
+        "schema": PushedImageIn.model_json_schema()
+    }
+    return extra
+
+
+async def _pushed_image_body(request: Request) -> PushedImageIn:
+    """The JSON body of a pushed-image submission (small; refused when it is not)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > _MAX_JSON_BODY:
+            raise DomainError("a pushed-image submission is a short JSON object", 413)
+    try:
+        return PushedImageIn.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as exc:
+        raise DomainError(
+            'the JSON body must be {"image": "REGISTRY/CHALLENGE/TEAM/NAME:TAG"} '
+            f"(or @sha256:DIGEST): {exc}",
+            422,
+        ) from exc
 
 
 def _out(
@@ -30,6 +73,7 @@ def _out(
     """The response body, without the log where the user may not read it."""
     phase = phase or service.submission_phase(session, submission)
     out = SubmissionOut.model_validate(submission)
+    out.image_source = image_to_run(submission).source
     if not service.logs_visible(user=user, phase=phase, submission=submission):
         out.log_tail = None
     return out
@@ -40,15 +84,19 @@ def _out(
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionOut,
     responses={
-        403: {"description": "Not in an approved team, or outside the phase window."},
+        403: {
+            "description": "Not in an approved team, outside the phase window, or a pushed "
+            "image outside the team's namespace."
+        },
         413: {"description": "Larger than the upload limit (default 30 GiB)."},
-        422: {"description": "Not an acceptable image; the message says how to fix it."},
+        422: {
+            "description": "Not an acceptable image, or an unknown tag; the message says how "
+            "to fix it."
+        },
         429: {"description": "The team's quota for this phase is used up."},
+        503: {"description": "The registry is not answering; nothing was spent."},
     },
-    openapi_extra=binary_body(
-        "The `docker save IMAGE:TAG` tarball (.tar or .tar.gz) as the raw request body, "
-        "e.g. `curl -T image.tar.gz -H 'Authorization: Bearer …' URL`."
-    ),
+    openapi_extra=_submission_body(),
 )
 async def submit(
     *,
@@ -58,18 +106,45 @@ async def submit(
     session: SessionDep,
     settings: SettingsDep,
 ) -> SubmissionOut:
-    """Upload a container image for evaluation.
+    """Submit a container image for evaluation: a pushed image, or an uploaded tarball.
 
-    Checked before the upload starts: team membership and approval, the phase
-    window, the quota. The body is streamed to disk with its sha256, then
-    validated as one linux/amd64 image with an entrypoint or command and a
-    non-root user. Acceptance takes a quota slot atomically and queues the
-    evaluation after the commit.
+    Checked first: team membership and approval, the phase window, the quota.
+    A pushed image (JSON body) is resolved to its manifest digest, checked
+    through the registry's API and pinned where only Podium writes. A tarball
+    (raw body) is streamed to disk with its sha256, then validated. Both are
+    one linux/amd64 image with an entrypoint or command and a non-root user.
+    Acceptance takes a quota slot atomically and queues the evaluation after
+    the commit.
     """
     started_at = utcnow()
-    await run_in_threadpool(
+    context = await run_in_threadpool(
         service.check_can_submit, session, user=user, phase_id=phase_id, now=started_at
     )
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        body = await _pushed_image_body(request)
+        namespace = Namespace(challenge_slug=context.challenge.slug, team_slug=context.team.slug)
+        # The registry calls hold no transaction or session slot.
+        async with session_released(request, session):
+            pinned = await run_in_threadpool(
+                lambda: pin_image(
+                    settings=settings,
+                    namespace=namespace,
+                    image=body.image,
+                    root_images=DEFAULT_ROOT_POLICY,
+                )
+            )
+        submission = await run_in_threadpool(
+            lambda: service.accept_pushed(
+                session,
+                user=user,
+                phase_id=phase_id,
+                image=pinned,
+                namespace=namespace,
+                queue=settings.evaluation_queue,
+                started_at=started_at,
+            )
+        )
+        return await run_in_threadpool(lambda: _out(session, user=user, submission=submission))
     # No transaction (nor session slot) may stay held while gigabytes arrive.
     async with session_released(request, session):
         staged = await receive_body(request, settings, suffix=".image")

@@ -23,6 +23,7 @@ from backend.storage import StagedUpload, delete_on_rollback, move_into_place
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
 from backend.submissions.models import Submission
+from backend.submissions.pushed import Namespace, PinnedImage
 from backend.teams import repository as teams
 from backend.teams.models import Team
 from backend.teams.service import is_organiser
@@ -118,10 +119,7 @@ def accept(
         tarball_path="",
         queue=queue,
     )
-    if not repository.insert_with_free_slot(
-        session, submission, limit=context.phase.submission_limit
-    ):
-        raise DomainError(_quota_message(context.phase), 429)
+    _take_slot(session, context, submission)
     with staged.path.open("rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
     relative = (
@@ -134,6 +132,58 @@ def accept(
     delete_on_rollback(session, data_root / relative)
     submission.tarball_path = relative.as_posix()
     session.flush()
+    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
+    return submission
+
+
+def _take_slot(session: Session, context: SubmitContext, submission: Submission) -> None:
+    """Insert ``submission`` into a free quota slot, or refuse with 429."""
+    if not repository.insert_with_free_slot(
+        session, submission, limit=context.phase.submission_limit
+    ):
+        raise DomainError(_quota_message(context.phase), 429)
+
+
+def accept_pushed(
+    session: Session,
+    *,
+    user: User,
+    phase_id: int,
+    image: PinnedImage,
+    namespace: Namespace,
+    queue: str,
+    started_at: datetime,
+) -> Submission:
+    """Take a quota slot for a pinned pushed image and queue its evaluation.
+
+    Raises
+    ------
+    DomainError
+        429 when every slot is taken; 409 when the user's team changed while
+        the image was being pinned.
+    """
+    context = check_can_submit(session, user=user, phase_id=phase_id, now=started_at)
+    if (context.challenge.slug, context.team.slug) != (
+        namespace.challenge_slug,
+        namespace.team_slug,
+    ):
+        raise ConflictError("your team changed while the image was being checked: submit again")
+    submission = Submission(
+        team_id=context.team.id,
+        phase_id=context.phase.id,
+        submitted_by_id=user.id,
+        status=SubmissionStatus.QUEUED,
+        queued_at=started_at,
+        tarball_sha256=None,
+        tarball_path=None,
+        image_digest=image.config_digest,
+        manifest_digest=image.manifest_digest,
+        image_reference=image.reference,
+        image_tags=[image.submitted],
+        size_bytes=image.size_bytes,
+        queue=queue,
+    )
+    _take_slot(session, context, submission)
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
     return submission
 

@@ -19,9 +19,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` on a free loopback port; yields its base URL."""
-    port = free_port()
+def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
+    """Run ``app`` on a loopback port (a free one unless given); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
