@@ -35,6 +35,13 @@ def notify_secret(settings: Settings) -> str:
     ).hexdigest()
 
 
+def http_secret(settings: Settings) -> str:
+    """The registry's ``http.secret`` (signs upload state), stable across restarts and replicas."""
+    return hmac.new(
+        settings.secret_key.encode(), b"podium registry upload state", hashlib.sha256
+    ).hexdigest()
+
+
 def registry_config(
     settings: Settings,
     *,
@@ -74,6 +81,8 @@ def registry_config(
         },
         "http": {
             "addr": listen,
+            # Fixed, so an upload survives a restart and replicas accept each other's uploads.
+            "secret": http_secret(settings),
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
         "auth": {

@@ -44,9 +44,7 @@ def _submission_body() -> dict[str, object]:
     )
     body = extra["requestBody"]
     assert isinstance(body, dict)
-    body["content"]["application/json"] = {
-        "schema": PushedImageIn.model_json_schema()
-    }
+    body["content"]["application/json"] = {"schema": PushedImageIn.model_json_schema()}
     return extra
 
 

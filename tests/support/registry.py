@@ -36,7 +36,9 @@ class DockerCli:
     config_dir: Path
     tagged: list[str] = field(default_factory=list)
 
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
         """``docker ARGS`` (never raises on a non-zero exit)."""
         return subprocess.run(
             ["docker", *args],
@@ -94,7 +96,9 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def upload_blob(http: httpx.Client, registry_url: str, repository: str, data: bytes, token: str) -> str:
+def upload_blob(
+    http: httpx.Client, registry_url: str, repository: str, data: bytes, token: str
+) -> str:
     """Monolithic blob upload (POST then PUT); returns its digest."""
     digest = _digest(data)
     headers = {"Authorization": f"Bearer {token}"}
@@ -102,8 +106,7 @@ def upload_blob(http: httpx.Client, registry_url: str, repository: str, data: by
     assert started.status_code == 202, started.text
     location = httpx.URL(registry_url).join(started.headers["location"])
     done = http.put(
-        location,
-        params={"digest": digest},
+        location.copy_merge_params({"digest": digest}),
         content=data,
         headers={**headers, "Content-Type": "application/octet-stream"},
     )

@@ -55,7 +55,9 @@ class RegistryWorld:
 
     def api(self, who: str) -> httpx.Client:
         """An HTTP client to the API as ``who`` (``anonymous``: no token)."""
-        headers = {} if who == "anonymous" else {"Authorization": f"Bearer {self.people[who].token}"}
+        headers = (
+            {} if who == "anonymous" else {"Authorization": f"Bearer {self.people[who].token}"}
+        )
         return httpx.Client(base_url=self.base, headers=headers, timeout=120)
 
     def prefix(self, who: str) -> str:
@@ -102,7 +104,9 @@ def registry_world(
         for who in ("a", "b"):
             user = make_user(session)
             team = make_team(session, challenge_id=challenge_id, captain=user)
-            _, token = issue_token(session, user=user, name="t", secret_key=REGISTRY_SECRET, ttl_days=1)
+            _, token = issue_token(
+                session, user=user, name="t", secret_key=REGISTRY_SECRET, ttl_days=1
+            )
             people[who] = Person(user.email, token, team_slug=team.slug, team_id=team.id)
         organiser = make_user(session, role=Role.ORGANISER)
         _, token = issue_token(
@@ -110,7 +114,9 @@ def registry_world(
         )
         people["organiser"] = Person(organiser.email, token)
         outsider = make_user(session)
-        _, token = issue_token(session, user=outsider, name="t", secret_key=REGISTRY_SECRET, ttl_days=1)
+        _, token = issue_token(
+            session, user=outsider, name="t", secret_key=REGISTRY_SECRET, ttl_days=1
+        )
         people["outsider"] = Person(outsider.email, token)
         found = session.get(Challenge, challenge_id)
         assert found is not None
