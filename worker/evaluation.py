@@ -30,6 +30,7 @@ from backend.submissions import repository as submissions
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context
 from worker.faultpoints import pause_point
+from worker.images import image_store
 from worker.labelcache import LabelCache
 from worker.pipeline import (
     Timings,
@@ -40,7 +41,6 @@ from worker.pipeline import (
     usable_failure,
 )
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
-from worker.storage import StorageError
 from worker.transitions import (
     BUSY,
     Outcome,
@@ -130,14 +130,10 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
     image = None
+    images = image_store(context)
     try:
         with timings.stage("load"):
-            tarball = workdir / "image.tar"
-            try:
-                context.storage.fetch(plan.tarball_key, tarball)
-            except StorageError as exc:
-                raise InfrastructureError(f"submission image: {exc}") from exc
-            image = context.runner.load_image(tarball, expected_id=plan.image_digest)
+            image = images.acquire(plan.image, workdir=workdir)
         if plan.preflight:
             try:
                 _preflight(context, plan, image, workdir)
@@ -218,9 +214,9 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     finally:
         if image is not None:
             try:
-                context.runner.remove_image(image)
+                images.release(plan.image)
             except InfrastructureError:
-                log.warning("evaluation.image_not_removed", submission=plan.submission_id)
+                log.warning("evaluation.image_cache_not_trimmed", submission=plan.submission_id)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -17,6 +17,7 @@ from backend.challenges import repository as challenges
 from backend.db import utcnow
 from backend.enums import TERMINAL_STATUSES, PhaseKind, ScoringMode, SubmissionStatus
 from backend.submissions import repository as submissions
+from backend.submissions.images import ImageToRun, image_to_run
 from backend.submissions.models import Submission
 from scoring.results import CaseResult
 from worker.config import WorkerSettings
@@ -97,8 +98,7 @@ class Plan:
 
     submission_id: int
     attempt: int
-    tarball_key: str
-    image_digest: str
+    image: ImageToRun
     limits: RunLimits
     cases: tuple[CaseInput, ...]
     sample_cases: tuple[CaseInput, ...]
@@ -160,8 +160,7 @@ def read_plan(session: Session, submission: Submission, context: WorkerContext) 
     return Plan(
         submission_id=submission.id,
         attempt=submission.attempt,
-        tarball_key=submission.tarball_path,
-        image_digest=submission.image_digest,
+        image=image_to_run(submission),
         limits=context.settings.limits(
             time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
         ),

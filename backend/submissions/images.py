@@ -30,6 +30,8 @@ class ImageToRun:
         ``sha256:`` of the image's config (its ID on the classic store).
     tarball_key
         The tarball's storage key, for an uploaded image.
+    tarball_sha256
+        Its sha256 as uploaded (the worker checks the stored file against it).
     reference
         ``<repository>@<manifest digest>`` in Podium's registry, for a pushed image.
     manifest_digest
@@ -38,6 +40,7 @@ class ImageToRun:
 
     config_digest: str
     tarball_key: str | None = None
+    tarball_sha256: str | None = None
     reference: str | None = None
     manifest_digest: str | None = None
 
@@ -82,4 +85,8 @@ def image_to_run(submission: Submission) -> ImageToRun:
             reference=submission.image_reference,
             manifest_digest=submission.manifest_digest,
         )
-    return ImageToRun(config_digest=submission.image_digest, tarball_key=submission.tarball_path)
+    return ImageToRun(
+        config_digest=submission.image_digest,
+        tarball_key=submission.tarball_path,
+        tarball_sha256=submission.tarball_sha256,
+    )

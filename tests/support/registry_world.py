@@ -17,16 +17,19 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.auth.models import User
 from backend.auth.service import issue_token
-from backend.challenges.models import Challenge
+from backend.challenges.models import Challenge, Phase
 from backend.config import Settings
 from backend.db import make_session_factory
 from backend.enums import Role
 from backend.jobs import RecordingJobQueue
 from backend.main import create_app
+from backend.teams.models import Team
 from tests.backend.factories import make_phase, make_team, make_user
 from tests.fixtures.registry import REGISTRY_SECRET, RegistryServer
 from tests.support.registry import DockerCli
+from tests.support.world import World, make_world
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class RegistryWorld:
     phase_id: int
     challenge: str
     people: dict[str, Person]
+    scoring: World | None = None
     clis: list[DockerCli] = field(default_factory=list)
 
     def api(self, who: str) -> httpx.Client:
@@ -86,6 +90,13 @@ class RegistryWorld:
             return http.post(f"/api/v1/phases/{self.phase_id}/submissions", json={"image": image})
 
 
+def _person(session: Session, user: User, team: Team | None = None) -> Person:
+    _, token = issue_token(session, user=user, name="t", secret_key=REGISTRY_SECRET, ttl_days=1)
+    if team is None:
+        return Person(user.email, token)
+    return Person(user.email, token, team_slug=team.slug, team_id=team.id)
+
+
 @contextmanager
 def registry_world(
     *,
@@ -93,31 +104,43 @@ def registry_world(
     registry: RegistryServer,
     data_root: Path,
     submission_limit: int = 3,
+    scored: bool = False,
     **settings_overrides: object,
 ) -> Iterator[RegistryWorld]:
-    """Build the world, serve the API on the realm port, clean the CLIs' tags afterwards."""
+    """Build the world, serve the API on the realm port, clean the CLIs' tags afterwards.
+
+    ``scored``: the phase is :func:`tests.support.world.make_world`'s (cases,
+    labels, two paradigms), team ``a`` its team, so runs can be scored;
+    :attr:`RegistryWorld.scoring` holds that world.
+    """
     factory = make_session_factory(engine)
+    scoring = None
     with factory() as session:
-        phase = make_phase(session, submission_limit=submission_limit)
-        challenge_id = phase.task.challenge_id
         people = {}
-        for who in ("a", "b"):
+        if scored:
+            scoring = make_world(session, data_root=data_root)
+            phase = session.get(Phase, scoring.phase_id)
+            assert phase is not None
+            phase.submission_limit = submission_limit
+            team_a = session.get(Team, scoring.team_id)
+            assert team_a is not None
+            captain = session.get(User, team_a.captain_id)
+            assert captain is not None
+            people["a"] = _person(session, captain, team_a)
+            challenge_id = team_a.challenge_id
+        else:
+            phase = make_phase(session, submission_limit=submission_limit)
+            challenge_id = phase.task.challenge_id
             user = make_user(session)
-            team = make_team(session, challenge_id=challenge_id, captain=user)
-            _, token = issue_token(
-                session, user=user, name="t", secret_key=REGISTRY_SECRET, ttl_days=1
+            people["a"] = _person(
+                session, user, make_team(session, challenge_id=challenge_id, captain=user)
             )
-            people[who] = Person(user.email, token, team_slug=team.slug, team_id=team.id)
-        organiser = make_user(session, role=Role.ORGANISER)
-        _, token = issue_token(
-            session, user=organiser, name="t", secret_key=REGISTRY_SECRET, ttl_days=1
+        user = make_user(session)
+        people["b"] = _person(
+            session, user, make_team(session, challenge_id=challenge_id, captain=user)
         )
-        people["organiser"] = Person(organiser.email, token)
-        outsider = make_user(session)
-        _, token = issue_token(
-            session, user=outsider, name="t", secret_key=REGISTRY_SECRET, ttl_days=1
-        )
-        people["outsider"] = Person(outsider.email, token)
+        people["organiser"] = _person(session, make_user(session, role=Role.ORGANISER))
+        people["outsider"] = _person(session, make_user(session))
         found = session.get(Challenge, challenge_id)
         assert found is not None
         challenge = found.slug
@@ -141,6 +164,7 @@ def registry_world(
         phase_id=phase_id,
         challenge=challenge,
         people=people,
+        scoring=scoring,
     )
     try:
         with registry.serve(app) as base:

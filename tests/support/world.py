@@ -8,6 +8,7 @@ misses the one extra lesion the ``combined`` label has.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ class World:
         key = f"submissions/{submission.id}/image.tar"
         (self.data_root / key).parent.mkdir(parents=True, exist_ok=True)
         submission.image_digest = save_image(docker_client, image, self.data_root / key)
+        submission.tarball_sha256 = hashlib.sha256((self.data_root / key).read_bytes()).hexdigest()
         submission.tarball_path = key
         submission.status = SubmissionStatus.QUEUED
         session.flush()
