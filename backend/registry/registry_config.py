@@ -9,6 +9,7 @@ can reclaim what teams delete) and the listening address.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
 import os
@@ -122,3 +123,26 @@ def write_registry_config(path: Path, config: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         yaml.safe_dump(config, out, sort_keys=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m backend.registry.registry_config``: write the registry's config file.
+
+    The registry's container runs this before ``docker-registry serve`` (it
+    needs only the settings, the signing key folder and PyYAML).
+    """
+    parser = argparse.ArgumentParser(description="Write the registry's config from PODIUM_*.")
+    parser.add_argument("--listen", default="0.0.0.0:5000", help="host:port to listen on")
+    parser.add_argument("--storage", type=Path, default=Path("/var/lib/registry"))
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    write_registry_config(
+        args.output, registry_config(settings, listen=args.listen, storage_dir=args.storage)
+    )
+    print(f"wrote {args.output} (certificate {settings.registry_keys / CERT_FILE})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -87,9 +87,17 @@ def registry_token(
 
 
 @router.get("/registry", response_model=RegistryOut)
-def registry_info(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> RegistryOut:
+def registry_info(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    phase: Annotated[
+        int | None, Query(description="Only the challenge this phase belongs to.")
+    ] = None,
+) -> RegistryOut:
     """The registry's address and, per challenge, the prefix your team pushes under."""
     address = settings.registry_address or None
+    only = None if phase is None else service.challenge_of_phase(session, phase)
     return RegistryOut(
         enabled=service.enabled(settings),
         address=address,
@@ -99,6 +107,7 @@ def registry_info(user: CurrentUser, session: SessionDep, settings: SettingsDep)
         namespaces=[
             NamespaceOut(**asdict(n))
             for n in service.namespaces(session, settings=settings, user=user)
+            if only is None or n.challenge == only
         ]
         if address
         else [],

@@ -22,7 +22,7 @@ from backend.auth import service as auth
 from backend.auth.models import User
 from backend.challenges import repository as challenges
 from backend.config import Settings
-from backend.errors import DomainError
+from backend.errors import DomainError, NotFoundError
 from backend.registry import repository
 from backend.registry.access import Decision, decide
 from backend.registry.client import (
@@ -267,6 +267,14 @@ class Namespace:
     prefix: str
     push: bool
     note: str | None
+
+
+def challenge_of_phase(session: Session, phase_id: int) -> str:
+    """The slug of a phase's challenge (404 when there is no such phase)."""
+    context = challenges.phase_context(session, phase_id)
+    if context is None:
+        raise NotFoundError("phase", phase_id)
+    return context[2].slug
 
 
 def namespaces(session: Session, *, settings: Settings, user: User) -> list[Namespace]:

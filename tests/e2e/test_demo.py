@@ -2,7 +2,7 @@
 
 It seeds the challenge and three teams through the HTTP API and evaluates their
 containers on the real Docker engine; the test adds one more submission with
-``examples/submit.py``, reads the public board in Chromium, stops the demo with
+``examples/submit.py`` (pushed to the demo's registry), reads the public board in Chromium, stops the demo with
 SIGINT, runs it a second time on the same data root (nothing is duplicated) and
 checks that a taken port is refused with a readable message.
 """
@@ -118,6 +118,9 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         # Ids restart in every database: keep this run's containers apart from a
         # developer's demo on the same engine.
         "PODIUM_CONTAINER_PREFIX": f"podium-e2e-{os.getpid()}",
+        # The demo's registry, on a port of its own (5000 may be anyone's).
+        "PODIUM_REGISTRY_PORT": str(_free_port()),
+        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
         "PYTHONUNBUFFERED": "1",
     }
     for name in [k for k in env if k.startswith("PODIUM_") and k not in _KEEP]:
@@ -127,10 +130,22 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         all=True, filters={"name": env["PODIUM_CONTAINER_PREFIX"]}
     ):
         container.remove(force=True)
+    # The names the pushed image got (the team's tag, the worker's pull by digest).
+    registry = f"127.0.0.1:{env['PODIUM_REGISTRY_PORT']}/"
+    for image in docker_client.images.list():
+        for name in (image.attrs.get("RepoTags") or []) + (image.attrs.get("RepoDigests") or []):
+            if name.startswith(registry):
+                docker_client.api.remove_image(name, noprune=True)
 
 
 # Everything else PODIUM_* (a developer's own settings) would change what the demo does.
-_KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
+_KEEP = {
+    "PODIUM_PORT",
+    "PODIUM_DATA_ROOT",
+    "PODIUM_CONTAINER_PREFIX",
+    "PODIUM_REGISTRY_PORT",
+    "PODIUM_TEST_CHROMIUM",
+}
 
 
 def _board_in_browser(url: str, *, phase: int, screenshot: Path) -> list[str]:
@@ -186,11 +201,11 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
         assert [t["affiliated"] for t in credentials["teams"]].count(True) == 1
         phase = credentials["phases"]["task1"]
 
-        # One more submission through HTTP, as a team would send it.
-        tarball = Path(demo_env["PODIUM_DATA_ROOT"]) / "images" / "cautious.tar.gz"
+        # One more submission, as a team sends it: pushed to the demo's registry.
+        assert "docker push 127.0.0.1:" in demo.output()
         sent = subprocess.run(
             [
-                *(sys.executable, str(REPO / "examples" / "submit.py"), str(tarball)),
+                *(sys.executable, str(REPO / "examples" / "submit.py"), "podium-demo/cautious"),
                 *("--phase", str(phase), "--url", url, "--wait", "--timeout", "120"),
             ],
             env={**demo_env, "PODIUM_TOKEN": teams["Cautious Lesions"]["token"]},
@@ -200,7 +215,9 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
             check=False,
         )
         assert sent.returncode == 0, sent.stderr
-        assert json.loads(sent.stdout)["status"] == "succeeded"
+        accepted = json.loads(sent.stdout)
+        assert accepted["status"] == "succeeded"
+        assert accepted["image_source"] == "registry"
 
         with httpx.Client(base_url=url, timeout=30) as client:
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
