@@ -2,9 +2,10 @@
 
 It seeds the challenge and three teams through the HTTP API and evaluates their
 containers on the real Docker engine; the test adds one more submission with
-``examples/submit.py`` (pushed to the demo's registry), reads the public board in Chromium, stops the demo with
-SIGINT, runs it a second time on the same data root (nothing is duplicated) and
-checks that a taken port is refused with a readable message.
+``examples/submit.py`` (pushed to the demo's registry), reads the public board in
+Chromium, stops the demo with SIGINT, runs it a second time on the same data root
+(nothing is duplicated) and checks that a taken port is refused with a readable
+message.
 """
 
 from __future__ import annotations
