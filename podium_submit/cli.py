@@ -28,6 +28,9 @@ from typing import Any
 from podium_submit import dockercli as docker
 from podium_submit.api import Api, SubmitError
 
+#: An argument ending so names a tarball, never a local image.
+TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+
 
 def _pushed(api: Api, *, image: str, phase: int, name: str | None) -> dict[str, Any] | None:
     """Push (if local) and submit through the registry; ``None`` when there is no registry."""
@@ -103,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.token:
             raise SubmitError("no API token: pass --token or set PODIUM_TOKEN", 2)
+        if args.image.endswith(TARBALL_SUFFIXES) and not Path(args.image).is_file():
+            raise SubmitError(
+                f"{args.image} is not a file; make one with `docker save IMAGE:TAG -o image.tar`",
+                2,
+            )
         api = Api(args.url, args.token)
         submission = None
         if not args.tarball and not Path(args.image).is_file():
