@@ -10,6 +10,7 @@ message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import httpx
 import pytest
 
@@ -136,7 +138,8 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
     for image in docker_client.images.list():
         for name in (image.attrs.get("RepoTags") or []) + (image.attrs.get("RepoDigests") or []):
             if name.startswith(registry):
-                docker_client.api.remove_image(name, noprune=True)
+                with contextlib.suppress(docker.errors.ImageNotFound):
+                    docker_client.api.remove_image(name, noprune=True)
 
 
 # Everything else PODIUM_* (a developer's own settings) would change what the demo does.
@@ -203,7 +206,8 @@ def test_demo_fills_the_board_and_stops_cleanly(demo_env: dict[str, str], tmp_pa
         phase = credentials["phases"]["task1"]
 
         # One more submission, as a team sends it: pushed to the demo's registry.
-        assert "docker push 127.0.0.1:" in demo.output()
+        assert "[demo] registry at 127.0.0.1:" in demo.output()
+        demo.wait_for_line(re.compile(r"^\s+docker push 127\.0\.0\.1:\d+/trials-demo/"), timeout=30)
         sent = subprocess.run(
             [
                 *(sys.executable, str(REPO / "examples" / "submit.py"), "podium-demo/cautious"),
