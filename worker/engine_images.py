@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -75,8 +76,16 @@ def registry_auth_header(token: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"registrytoken": token}).encode()).decode()
 
 
-def pull(client: Any, reference: str, *, token: str, stall_s: float) -> int:
-    """Pull ``host/repository@sha256:…``; returns the number of progress messages seen.
+@dataclass(frozen=True, slots=True)
+class PullSummary:
+    """What a pull fetched: layers downloaded, and layers the engine had already."""
+
+    downloaded: int
+    present: int
+
+
+def pull(client: Any, reference: str, *, token: str, stall_s: float) -> PullSummary:
+    """Pull ``host/repository@sha256:…``.
 
     The engine itself checks that what it fetched hashes to the digest.
     """
@@ -93,7 +102,15 @@ def pull(client: Any, reference: str, *, token: str, stall_s: float) -> int:
         )
     except _TRANSPORT_ERRORS as exc:
         raise InfrastructureError(f"the engine failed while {doing}: {exc}") from exc
-    return sum(1 for _ in _messages(api, response, doing))
+    downloaded: set[str] = set()
+    present: set[str] = set()
+    for message in _messages(api, response, doing):
+        status, layer = str(message.get("status") or ""), str(message.get("id") or "")
+        if status == "Already exists":
+            present.add(layer)
+        elif status in {"Pull complete", "Download complete"}:
+            downloaded.add(layer)
+    return PullSummary(downloaded=len(downloaded), present=len(present - downloaded))
 
 
 def load(client: Any, tarball: Path, *, expected_sha256: str | None, stall_s: float) -> list[str]:

@@ -208,11 +208,19 @@ class ImageStore:
         assert image.repository is not None
         token = pull_token(self.settings, image.repository)
         log.info("images.pull", reference=reference)
-        pull(
+        started = now()
+        summary = pull(
             self.runner.client,
             reference,
             token=token,
             stall_s=self.settings.image_stall_timeout_s,
+        )
+        log.info(
+            "images.pulled",
+            reference=reference,
+            layers_downloaded=summary.downloaded,
+            layers_present=summary.present,
+            seconds=round(now() - started, 2),
         )
         return CacheEntry(
             key=image.cache_key,

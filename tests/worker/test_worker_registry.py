@@ -7,7 +7,10 @@ worker on one committed PostgreSQL database. Written against the
 
 from __future__ import annotations
 
+import io
 import random
+import re
+import tarfile
 import time
 import uuid
 
@@ -18,6 +21,8 @@ from sqlalchemy import select
 from backend.challenges.models import Phase
 from backend.db import make_session_factory
 from backend.enums import SubmissionStatus
+from backend.registry.client import RegistryClient
+from backend.registry.keys import load_signing_key
 from backend.submissions import repository as subs
 from backend.submissions.models import CaseScore, Evaluation, Submission
 from tests.fixtures.registry import REGISTRY_SECRET
@@ -241,3 +246,51 @@ def test_hostile_images_fail_the_same_way_when_pushed(setup, docker_client, tmp_
     assert submission.failure_class == kind, submission.message
     assert submission.status == SubmissionStatus.FAILED
     assert submission.slot is not None
+
+
+def _blobs_fetched(registry, since: int) -> set[str]:
+    """Blob digests the registry served after byte ``since`` of its log."""
+    with registry.log_path.open("rb") as log:
+        log.seek(since)
+        text = log.read().decode(errors="replace")
+    return set(re.findall(r'"GET /v2/\S+/blobs/(sha256:[0-9a-f]{64}) HTTP/1\.1" 200', text))
+
+
+def test_a_teams_next_image_reuses_the_layers_it_shares(setup, docker_client, tmp_path):
+    world, make_context = setup
+    context = make_context()
+    base = shell_image(docker_client, COPY_INPUTS + "; echo layered")
+    container = docker_client.containers.create(base)
+    note = io.BytesIO()
+    with tarfile.open(fileobj=note, mode="w") as tar:
+        info = tarfile.TarInfo("note.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"v2"))
+    container.put_archive("/", note.getvalue())
+    following = container.commit(repository="podium-registry-test/next", tag=uuid.uuid4().hex[:12])
+    container.remove()
+    cli = world.logged_in(tmp_path, "a")
+    first = _push(world, cli, base, "seg:v1")
+    _push(world, cli, following.id, "seg:v2")
+    v1 = _submit(world, f"{world.prefix('a')}seg:v1")
+    v2 = _submit(world, f"{world.prefix('a')}seg:v2")
+    cli.cleanup()
+    docker_client.api.remove_image(following.id, force=True)
+    docker_client.api.remove_image(base)  # the worker's pulls start from nothing
+    with RegistryClient(
+        base_url=world.registry.url,
+        key=load_signing_key(world.registry.key_dir),
+        issuer="podium",
+        service="podium-registry",
+    ) as registry:
+        manifest = registry.get_manifest(
+            f"{world.challenge}/{world.people['a'].team_slug}/seg", first
+        )
+    (shared,) = [layer["digest"] for layer in manifest.body["layers"]]
+
+    assert evaluate(v1, context=context).status == "succeeded"
+    offset = world.registry.log_path.stat().st_size
+    assert evaluate(v2, context=context).status == "succeeded"
+    fetched = _blobs_fetched(world.registry, offset)
+    assert shared not in fetched  # the layer v1 brought is not downloaded again
+    assert len(fetched) == 2  # v2's config and its one new layer
