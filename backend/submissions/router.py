@@ -148,7 +148,11 @@ async def submit(
         staged = await receive_body(request, settings, suffix=".image")
     try:
         image = await run_in_threadpool(
-            lambda: inspect_image_archive(staged.path, max_unpacked_bytes=settings.max_upload_bytes)
+            lambda: inspect_image_archive(
+                staged.path,
+                max_unpacked_bytes=settings.max_upload_bytes,
+                root_images=DEFAULT_ROOT_POLICY,
+            )
         )
         submission = await run_in_threadpool(
             lambda: service.accept(
