@@ -148,8 +148,9 @@ def commit_layer(source: str, target: str, script: str, *, name: str) -> None:
         "none",
         "--user",
         "0",
-        source,
+        "--entrypoint",
         "sh",
+        source,
         "-c",
         script,
     )
