@@ -19,6 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 INDEX_FILE = "index.json"
 
 
@@ -89,13 +93,27 @@ class CacheIndex:
 
     @contextmanager
     def edit(self) -> Iterator[dict[str, CacheEntry]]:
-        """The entries by key, locked; what the block leaves is written back."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with (self.folder / ".lock").open("a") as lock:
+        """The entries by key, locked; what the block leaves is written back.
+
+        The index only saves work: when its folder cannot be written (a full
+        scratch disk), the block gets an empty index and nothing is kept, and
+        the run goes on to fail, or not, for its own reasons.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = (self.folder / ".lock").open("a")
+        except OSError as exc:
+            log.warning("images.cache_index_unavailable", folder=str(self.folder), error=str(exc))
+            yield {}
+            return
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             entries = self._read()
             yield entries
-            self._write(entries)
+            try:
+                self._write(entries)
+            except OSError as exc:
+                log.warning("images.cache_index_not_saved", folder=str(self.folder), error=str(exc))
 
     def snapshot(self) -> dict[str, CacheEntry]:
         """The entries as they are now (read under the lock)."""
@@ -119,10 +137,13 @@ class CacheIndex:
     def _write(self, entries: dict[str, CacheEntry]) -> None:
         path = self.folder / INDEX_FILE
         temporary = path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
-        temporary.write_text(
-            json.dumps({"entries": [asdict(e) for e in entries.values()]}, indent=1)
-        )
-        os.replace(temporary, path)
+        try:
+            temporary.write_text(
+                json.dumps({"entries": [asdict(e) for e in entries.values()]}, indent=1)
+            )
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def now() -> float:
