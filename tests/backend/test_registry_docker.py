@@ -84,6 +84,7 @@ def test_login_push_and_refusals_with_the_stock_cli(world, docker_client, tmp_pa
     organiser = world.logged_in(tmp_path, "organiser")
     pulled = organiser.run("pull", f"{world.prefix('a')}model@{digest}")
     assert pulled.returncode == 0, pulled.stderr
+    organiser.tagged.append(f"{world.prefix('a')}model@{digest}")
 
     # The push was notified, recorded once and audited; the refusals are audited with reasons.
     events = _wait_for_events(world, f"{world.challenge}/{world.people['a'].team_slug}/model")

@@ -10,7 +10,6 @@ message.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -27,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker.errors
 import httpx
 import pytest
 
@@ -138,8 +136,9 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
     for image in docker_client.images.list():
         for name in (image.attrs.get("RepoTags") or []) + (image.attrs.get("RepoDigests") or []):
             if name.startswith(registry):
-                with contextlib.suppress(docker.errors.ImageNotFound):
-                    docker_client.api.remove_image(name, noprune=True)
+                subprocess.run(
+                    ["docker", "rmi", "--no-prune", name], capture_output=True, check=False
+                )
 
 
 # Everything else PODIUM_* (a developer's own settings) would change what the demo does.
