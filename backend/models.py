@@ -6,6 +6,7 @@ from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, 
 from backend.db import Base
 from backend.leaderboard.models import LeaderboardGeneration
 from backend.notifications.models import ChallengeWebhook
+from backend.registry.models import RegistryEvent
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
 
@@ -26,6 +27,7 @@ __all__ = [
     "Phase",
     "QuotaLedgerEntry",
     "RateLimitHit",
+    "RegistryEvent",
     "Submission",
     "Task",
     "Team",

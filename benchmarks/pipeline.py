@@ -59,6 +59,14 @@ class RecordingRunner:
         self.inner = inner
         self.results: list[RunResult] = []
 
+    @property
+    def client(self) -> Any:
+        """The engine client (the worker's image store pulls and loads through it)."""
+        return self.inner.client
+
+    def present_image(self, reference: str, *, root_images: Any = "refuse") -> Any:
+        return self.inner.present_image(reference, root_images=root_images)
+
     def load_image(self, tarball: Path, *, expected_id: str, root_images: Any = "refuse") -> Any:
         return self.inner.load_image(tarball, expected_id=expected_id, root_images=root_images)
 

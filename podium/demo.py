@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -31,6 +32,7 @@ from backend.cli.instance import Instance, write_instance
 from backend.db import make_engine, make_session_factory
 from backend.enums import Role
 from backend.errors import DomainError
+from podium import registry
 from podium.embedded import EmbeddedService, build_service, resume_unfinished
 from podium.images import REPO, TEAMS, ImageBuildError, build_team_image
 from podium.seed import Api, Seeded, SeedError, apply_challenge, submit_once, team_access, wait_for
@@ -216,10 +218,14 @@ def banner(*, base_url: str, root: Path, seeded: Seeded, organiser: str) -> None
             f"             token {team.token}",
         ]
     phases = ", ".join(f"{task} validation = phase {pid}" for task, pid in seeded.phases.items())
+    lines += [f"  phases     {phases}", ""]
+    first = seeded.teams[0]
+    if task1 is not None:
+        lines += registry.push_lines(
+            base_url=base_url, token=first.token, phase_id=task1, local_image=TEAMS[0].tag
+        )
     lines += [
-        f"  phases     {phases}",
-        "",
-        "Submit again: python3 examples/submit.py "
+        "Submit a tarball: .venv/bin/podium-submit "
         f"{root / 'images' / 'hepatica.tar.gz'} "
         f"--phase {task1} --url {base_url} --token <team token> --wait",
         "Press Ctrl-C to stop.",
@@ -267,6 +273,7 @@ class Demo:
         self.settings = WorkerSettings()
         self.service: EmbeddedService | None = None
         self.server: uvicorn.Server | None = None
+        self.registry: registry.DemoRegistry | None = None
 
     def serve(self, sock: socket.socket) -> None:
         """Prepare, start the server and seed once it answers; returns after Ctrl-C."""
@@ -285,6 +292,7 @@ class Demo:
                 job_backend="local",  # the embedded queue, whatever the environment says
             ),
         )
+        self.registry = self._start_registry()
         self.service = build_service(self.settings)
         resumed = resume_unfinished(self.service)
         if resumed:
@@ -314,6 +322,27 @@ class Demo:
             pass  # uvicorn re-raises the Ctrl-C it already handled
         finally:
             self._stop_queue(self.service)
+
+    def _start_registry(self) -> registry.DemoRegistry | None:
+        """The registry teams push to (``None``, with the package named, when absent)."""
+        try:
+            started = registry.start(self.settings, root=self.root)
+        except registry.RegistryStartError as exc:
+            raise DemoError(str(exc)) from exc
+        if started is None:
+            say(
+                "no image registry: install the Debian package docker-registry to let teams "
+                "`docker push` (tarball uploads work without it)"
+            )
+        else:
+            say(f"registry at {started.address} (log {started.log})")
+        return started
+
+    def stop_registry(self) -> None:
+        """Stop the registry this demo started."""
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
 
     def _stop_queue(self, service: EmbeddedService) -> None:
         """Let the evaluation in progress end for a moment, then leave it to the next start.
@@ -374,8 +403,15 @@ def main(argv: list[str] | None = None) -> int:
         sock = listen(host, int(port_text))
         root = prepare_environment(verbose=verbose)
         say(f"data root {root}")
+        if shutil.which(registry.BINARY):
+            registry.configure_environment(
+                port=registry.choose_port(), base_url=f"http://{host}:{port_text}"
+            )
         demo = Demo(root=root, host=host, port=int(port_text), verbose=verbose)
-        demo.serve(sock)
+        try:
+            demo.serve(sock)
+        finally:
+            demo.stop_registry()
     except DemoError as exc:
         say(f"ERROR: {exc}")
         return 1

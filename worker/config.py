@@ -50,6 +50,19 @@ class WorkerSettings(Settings):
         missed heartbeats hand the submission to the next delivery.
     task_time_limit_s
         Celery's hard limit for one task (a backstop above every phase's limit).
+    image_cache_bytes
+        Disk budget of this worker's image cache (docs/worker.md "Image cache"):
+        least recently used images it pulled or loaded are removed beyond it; 0
+        removes each image after its run.
+    image_stall_timeout_s
+        A pull or load is stopped only after this long without any progress
+        (there is no limit on its total time).
+    registry_pull_host
+        The registry as this worker's Docker engine reaches it (default: the
+        registry's address in image references).
+    registry_pull_token_ttl_s
+        Lifetime of the pull token the worker mints for one pull (the engine
+        cannot renew it, so it covers the slowest pull).
     """
 
     gpus: str = ""
@@ -66,6 +79,10 @@ class WorkerSettings(Settings):
     stuck_margin_s: float = Field(default=900.0, ge=0)
     heartbeat_s: float = Field(default=10.0, gt=0)
     task_time_limit_s: int = Field(default=8 * 3600, gt=0)
+    image_cache_bytes: int = Field(default=200 * GIB, ge=0)
+    image_stall_timeout_s: float = Field(default=600.0, gt=0)
+    registry_pull_host: str = ""
+    registry_pull_token_ttl_s: int = Field(default=4 * 3600, gt=0)
 
     @property
     def takeover_after_s(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +34,9 @@ class WorkerContext:
     settings: WorkerSettings
     #: What this host has (GPUs usable or not); found on first use by :func:`host_facts`.
     host: HostFacts | None = None
+    #: Where run images come from (:class:`worker.images.ImageSource`); ``None``: the Docker
+    #: image store on ``runner``'s engine, made per evaluation.
+    images: Any = None
 
     def __post_init__(self) -> None:
         # Run containers need a prefix; make_context resolves an unset one properly.

@@ -26,13 +26,13 @@ from pathlib import Path
 import structlog
 
 from backend.enums import SubmissionStatus
-from backend.storage import StorageError
 from backend.submissions import repository as submissions
 from backend.submissions.lifecycle import FINISHED
 from scoring.results import CaseResult
 from worker.context import WorkerContext, get_context, host_facts
 from worker.faultpoints import pause_point
 from worker.host import refuse_if_unfit
+from worker.images import image_store
 from worker.labelcache import worker_label_cache
 from worker.pipeline import (
     discard_predictions,
@@ -147,16 +147,12 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
     image = None
+    images = image_store(context)
     try:
         with timings.stage("load"):
-            tarball = workdir / "image.tar"
             try:
-                context.storage.fetch(plan.tarball_key, tarball)
-            except StorageError as exc:
-                raise InfrastructureError(f"submission image: {exc}") from exc
-            try:
-                image = context.runner.load_image(
-                    tarball, expected_id=plan.image_digest, root_images=plan.contract.root_images
+                image = images.acquire(
+                    plan.image, workdir=workdir, root_images=plan.contract.root_images
                 )
             except SubmissionFailure as failure:  # e.g. it would run as root
                 _fail(context, plan, expect=first, failure=failure)
@@ -224,9 +220,9 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     finally:
         if image is not None:
             try:
-                context.runner.remove_image(image)
+                images.release(plan.image)
             except InfrastructureError:
-                log.warning("evaluation.image_not_removed", submission=plan.submission_id)
+                log.warning("evaluation.image_cache_not_trimmed", submission=plan.submission_id)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

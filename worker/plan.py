@@ -16,6 +16,7 @@ from backend.challenges import repository as challenges
 from backend.challenges.contract import RunContract, effective_contract
 from backend.challenges.models import Case, Phase
 from backend.enums import PhaseKind, ScoringMode
+from backend.submissions.images import ImageToRun, image_to_run
 from backend.submissions.models import Submission
 from worker.cases import CaseInput, LabelSource
 from worker.config import WorkerSettings
@@ -28,8 +29,7 @@ class Plan:
 
     submission_id: int
     attempt: int
-    tarball_key: str
-    image_digest: str
+    image: ImageToRun
     limits: RunLimits
     cases: tuple[CaseInput, ...]
     sample_cases: tuple[CaseInput, ...]
@@ -116,8 +116,7 @@ def read_plan(session: Session, submission: Submission, settings: WorkerSettings
     return Plan(
         submission_id=submission.id,
         attempt=submission.attempt,
-        tarball_key=submission.tarball_path,
-        image_digest=submission.image_digest,
+        image=image_to_run(submission),
         limits=settings.limits(
             time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
         ),

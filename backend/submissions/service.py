@@ -22,8 +22,10 @@ from backend.jobs import EVALUATE_SUBMISSION, enqueue
 from backend.storage import StagedUpload, Storage, StorageError, remove_on_rollback
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
+from backend.submissions.images import image_to_run
 from backend.submissions.lifecycle import CANCELLABLE, team_sees_log
 from backend.submissions.models import Submission
+from backend.submissions.pushed import Namespace, PinnedImage
 from backend.submissions.schemas import SubmissionOut
 from backend.teams import repository as teams
 from backend.teams.models import Team
@@ -120,10 +122,7 @@ def accept(
         tarball_path="",
         queue=queue,
     )
-    if not repository.insert_with_free_slot(
-        session, submission, limit=context.phase.submission_limit
-    ):
-        raise DomainError(_quota_message(context.phase), 429)
+    _take_slot(session, context, submission)
     with staged.path.open("rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
     key = (
@@ -139,6 +138,61 @@ def accept(
     remove_on_rollback(session, storage, key)
     submission.tarball_path = key
     session.flush()
+    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
+    return submission
+
+
+def _take_slot(session: Session, context: SubmitContext, submission: Submission) -> None:
+    """Insert ``submission`` into a free quota slot, or refuse with 429."""
+    if not repository.insert_with_free_slot(
+        session, submission, limit=context.phase.submission_limit
+    ):
+        raise DomainError(_quota_message(context.phase), 429)
+
+
+def accept_pushed(
+    session: Session,
+    *,
+    user: User,
+    phase_id: int,
+    image: PinnedImage,
+    namespace: Namespace,
+    default_queue: str,
+    started_at: datetime,
+) -> Submission:
+    """Take a quota slot for a pinned pushed image and queue its evaluation.
+
+    The evaluation goes to the phase's host class, as for a tarball (:func:`accept`).
+
+    Raises
+    ------
+    DomainError
+        429 when every slot is taken; 409 when the user's team changed while
+        the image was being pinned.
+    """
+    context = check_can_submit(session, user=user, phase_id=phase_id, now=started_at)
+    if (context.challenge.slug, context.team.slug) != (
+        namespace.challenge_slug,
+        namespace.team_slug,
+    ):
+        raise ConflictError("your team changed while the image was being checked: submit again")
+    queue = context.phase.queue or default_queue
+    submission = Submission(
+        team_id=context.team.id,
+        phase_id=context.phase.id,
+        submitted_by_id=user.id,
+        status=SubmissionStatus.QUEUED,
+        queued_at=started_at,
+        tarball_sha256=None,
+        tarball_path=None,
+        image_digest=image.config_digest,
+        manifest_digest=image.manifest_digest,
+        image_reference=image.reference,
+        image_tags=[image.submitted],
+        size_bytes=image.size_bytes,
+        queue=queue,
+    )
+    _take_slot(session, context, submission)
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
     return submission
 
@@ -195,6 +249,7 @@ def logs_visible(*, user: User, phase: Phase, submission: Submission) -> bool:
 def submission_out(*, user: User, phase: Phase, submission: Submission) -> SubmissionOut:
     """The submission as ``user`` may see it: without the log where it is withheld."""
     out = SubmissionOut.model_validate(submission)
+    out.image_source = image_to_run(submission).source
     if not logs_visible(user=user, phase=phase, submission=submission):
         out.log_tail = None
     return out

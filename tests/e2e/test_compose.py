@@ -133,11 +133,15 @@ def test_compose_cli_accepts_the_file(resolved: dict[str, Any]) -> None:
     assert probe[5] in " ".join(scheduler["command"])  # the schedule file beat writes
     # Hosts without a local worker (two-host layout) run it too.
     assert set(scheduler["depends_on"]) == {"redis"}
-    # Only the API is published, and on loopback: TLS and the public face are the proxy's.
-    assert [n for n, svc in services.items() if svc.get("ports")] == ["api"]
-    (port,) = services["api"]["ports"]
-    host_ip = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
-    assert host_ip == "127.0.0.1"
+    # Only the API and the registry are published, on loopback: TLS and the public face
+    # are the proxy's (the workers' engine pulls from the registry on loopback).
+    assert [n for n, svc in services.items() if svc.get("ports")] == ["api", "registry"]
+    for name in ("api", "registry"):
+        (port,) = services[name]["ports"]
+        host_ip = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
+        assert host_ip == "127.0.0.1"
+    assert ("registry-data", "/var/lib/registry") in _volume_specs(services["registry"])
+    assert services["api"]["environment"]["PODIUM_REGISTRY_URL"] == "http://registry:5000"
     env = services["api"]["environment"]
     assert env["PODIUM_DATABASE_URL"] == (
         "postgresql+psycopg://podium:test-db-password@postgres:5432/podium"

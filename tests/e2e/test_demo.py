@@ -2,9 +2,10 @@
 
 It seeds the challenge and three teams through the HTTP API and evaluates their
 containers on the real Docker engine; the test adds one more submission with
-``examples/submit.py``, reads the public board in Chromium, stops the demo with
-SIGINT, runs it a second time on the same data root (nothing is duplicated) and
-checks that a taken port is refused with a readable message.
+``examples/submit.py`` (pushed to the demo's registry), reads the public board in
+Chromium, stops the demo with SIGINT, runs it a second time on the same data root
+(nothing is duplicated) and checks that a taken port is refused with a readable
+message.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         # Ids restart in every database: keep this run's containers apart from a
         # developer's demo on the same engine.
         "PODIUM_CONTAINER_PREFIX": f"podium-e2e-{os.getpid()}",
+        # The demo's registry, on a port of its own (5000 may be anyone's).
+        "PODIUM_REGISTRY_PORT": str(free_port()),
+        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
         "PYTHONUNBUFFERED": "1",
     }
     for name in [k for k in env if k.startswith("PODIUM_") and k not in _KEEP]:
@@ -53,10 +57,24 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         all=True, filters={"name": env["PODIUM_CONTAINER_PREFIX"]}
     ):
         container.remove(force=True)
+    # The names the pushed image got (the team's tag, the worker's pull by digest).
+    registry = f"127.0.0.1:{env['PODIUM_REGISTRY_PORT']}/"
+    for image in docker_client.images.list():
+        for name in (image.attrs.get("RepoTags") or []) + (image.attrs.get("RepoDigests") or []):
+            if name.startswith(registry):
+                subprocess.run(
+                    ["docker", "rmi", "--no-prune", name], capture_output=True, check=False
+                )
 
 
 # Everything else PODIUM_* (a developer's own settings) would change what the demo does.
-_KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
+_KEEP = {
+    "PODIUM_PORT",
+    "PODIUM_DATA_ROOT",
+    "PODIUM_CONTAINER_PREFIX",
+    "PODIUM_REGISTRY_PORT",
+    "PODIUM_TEST_CHROMIUM",
+}
 
 
 def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -> list[str]:
@@ -111,11 +129,12 @@ def test_demo_fills_the_board_and_stops_cleanly(
         assert [t["affiliated"] for t in credentials["teams"]].count(True) == 1
         phase = credentials["phases"]["task1"]
 
-        # One more submission through HTTP, as a team would send it.
-        tarball = Path(demo_env["PODIUM_DATA_ROOT"]) / "images" / "cautious.tar.gz"
+        # One more submission, as a team sends it: pushed to the demo's registry.
+        assert "[demo] registry at 127.0.0.1:" in demo.output()
+        demo.wait_for_line(re.compile(r"^\s+docker push 127\.0\.0\.1:\d+/trials-demo/"), timeout=30)
         sent = subprocess.run(
             [
-                *(sys.executable, str(REPO / "examples" / "submit.py"), str(tarball)),
+                *(sys.executable, str(REPO / "examples" / "submit.py"), "podium-demo/cautious"),
                 *("--phase", str(phase), "--url", url, "--wait", "--timeout", "120"),
             ],
             env={**demo_env, "PODIUM_TOKEN": teams["Cautious Lesions"]["token"]},
@@ -125,7 +144,9 @@ def test_demo_fills_the_board_and_stops_cleanly(
             check=False,
         )
         assert sent.returncode == 0, sent.stderr
-        assert json.loads(sent.stdout)["status"] == "succeeded"
+        accepted = json.loads(sent.stdout)
+        assert accepted["status"] == "succeeded"
+        assert accepted["image_source"] == "registry"
 
         with httpx.Client(base_url=url, timeout=30) as client:
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
