@@ -1,4 +1,5 @@
-"""The browser the page tests share: Debian's Chromium through Playwright, one per session."""
+"""The browser the page tests share (Debian's Chromium through Playwright, one per
+session) and a fresh page per test that fails the test on any JavaScript error."""
 
 from __future__ import annotations
 
@@ -31,3 +32,15 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"

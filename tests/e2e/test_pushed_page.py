@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from backend.submissions.models import Submission
-from tests.e2e.test_pages import browser, page  # noqa: F401 - the browser fixtures
 from tests.support.images import shell_image
 from tests.support.registry import pushed_digest
 from tests.support.registry_world import registry_world
@@ -31,7 +30,7 @@ def world(committing_postgres_url, engine_for, registry_server, tmp_path):
 
 
 def test_a_pushed_tag_is_listed_and_submitted_with_a_click(
-    page: Any,  # noqa: F811 - the fixture
+    page: Any,
     world,
     docker_client,
     tmp_path,
