@@ -1,0 +1,219 @@
+"""Finding the lesion voxels of a volume as a few small crops: its lesion neighbourhoods.
+
+A volume is scanned once, in slabs of its slowest axis. Slices whose bytes are
+all zero hold no lesion and no other value either, and are recognised by an OR
+over 8-byte words (a few times cheaper than comparing every voxel with 1); the
+other slices are compared with 1, validated and counted. The lesion voxels mark
+the cells of a coarse grid (:data:`BLOCK` voxels a side); 6-connected groups of
+marked cells are the *neighbourhoods*: two face-neighbouring voxels always lie
+in the same cell or in face-neighbouring cells, so no lesion component spans
+two neighbourhoods. Each neighbourhood becomes one :class:`Piece`: its lesion
+voxels cropped to their own extent. Lesions far apart therefore cost their own
+volume, not the box between them.
+
+Everything here works in the array's own axis order (SimpleITK's (z, y, x)); no
+transposed copy is made. Too many neighbourhoods (noise, speckle) would cost a
+Python loop each, so the grid is coarsened until at most :data:`MAX_PIECES`
+remain; at worst one piece covers every lesion voxel, which is the old bounding
+box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cc3d
+import numpy as np
+import numpy.typing as npt
+
+#: Edge of a grid cell, in voxels, along each axis.
+BLOCK = 8
+
+#: At most this many pieces per volume (the grid is coarsened beyond).
+MAX_PIECES = 64
+
+#: A slab with more than one lesion voxel in this many is marked by its extent.
+_DENSE = 16
+
+LesionFn = Callable[[npt.NDArray[Any]], npt.NDArray[np.bool_]]
+Start = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """The lesion voxels of one neighbourhood: a boolean crop and where it starts.
+
+    ``mask`` is C-contiguous in the volume's own axis order; ``start`` is the
+    index of its first voxel in the volume.
+    """
+
+    start: Start
+    mask: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What one pass over a volume found."""
+
+    count: int
+    other: int
+    pieces: tuple[Piece, ...]
+
+
+def occupied_slices(volume: npt.NDArray[Any], *, slab_voxels: int) -> npt.NDArray[np.bool_]:
+    """Which slices (first axis) hold a byte that is not zero.
+
+    The bytes of each slice are OR-ed as 8-byte words (the remainder byte by
+    byte), a slab at a time. A false slice holds only zeros; a true one may
+    still hold no lesion (another value, or -0.0).
+
+    Examples
+    --------
+    >>> v = np.zeros((3, 5, 3), dtype=np.uint8); v[1, 4, 2] = 2
+    >>> occupied_slices(v, slab_voxels=1).tolist()
+    [False, True, False]
+    """
+    n = volume.shape[0]
+    if volume.size == 0:
+        return np.zeros(n, dtype=bool)
+    raw = np.ascontiguousarray(volume).reshape(n, -1).view(np.uint8)
+    whole = raw.shape[1] - raw.shape[1] % 8
+    words = raw[:, :whole].view(np.uint64) if whole else None
+    tail = raw[:, whole:]
+    step = max(1, slab_voxels // max(1, volume[0].size))
+    found = np.zeros(n, dtype=bool)
+    for z0 in range(0, n, step):
+        z1 = min(n, z0 + step)
+        if words is not None:
+            found[z0:z1] = np.bitwise_or.reduce(words[z0:z1], axis=1) != 0
+        if tail.shape[1]:
+            found[z0:z1] |= np.bitwise_or.reduce(tail[z0:z1], axis=1) != 0
+    return found
+
+
+def _runs(flags: npt.NDArray[np.bool_], step: int) -> list[tuple[int, int]]:
+    """[start, stop) runs of true flags, each cut to at most ``step`` long."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    runs: list[tuple[int, int]] = []
+    for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        runs.extend((z, min(stop, z + step)) for z in range(start, stop, step))
+    return runs
+
+
+def _extent(mask: npt.NDArray[np.bool_]) -> tuple[Start, Start]:
+    """Inclusive lower and exclusive upper index of the true voxels of a non-empty mask."""
+    lo, hi = [], []
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        lo.append(int(present[0]))
+        hi.append(int(present[-1]) + 1)
+    return (lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2])
+
+
+def _mark(
+    grid: npt.NDArray[np.bool_], lesion: npt.NDArray[np.bool_], *, z0: int, hits: int
+) -> None:
+    """Mark the grid cells holding a lesion voxel of the slab starting at slice ``z0``."""
+    if hits * _DENSE < lesion.size:
+        flat = np.flatnonzero(lesion)
+        _, ny, nx = lesion.shape
+        grid[(flat // (ny * nx) + z0) // BLOCK, (flat // nx) % ny // BLOCK, flat % nx // BLOCK] = (
+            True
+        )
+        return
+    # Dense: every cell of the slab's lesion extent (a superset is still correct).
+    lo, hi = _extent(lesion)
+    grid[
+        (lo[0] + z0) // BLOCK : (hi[0] - 1 + z0) // BLOCK + 1,
+        lo[1] // BLOCK : (hi[1] - 1) // BLOCK + 1,
+        lo[2] // BLOCK : (hi[2] - 1) // BLOCK + 1,
+    ] = True
+
+
+def _coarsen(grid: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Cells twice as large: a cell is marked when any of its eight halves is."""
+    padded = np.pad(grid, [(0, s % 2) for s in grid.shape])
+    a, b, c = (s // 2 for s in padded.shape)
+    return np.asarray(padded.reshape(a, 2, b, 2, c, 2).any(axis=(1, 3, 5)), dtype=bool)
+
+
+def _clusters(grid: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any], int, int]:
+    """Label the grid's 6-connected groups, coarsening until few enough; (labels, n, cell)."""
+    cell = BLOCK
+    while True:
+        labels, n = cc3d.connected_components(grid, connectivity=6, return_N=True)
+        if n <= MAX_PIECES:
+            return labels, int(n), cell
+        grid = _coarsen(grid)
+        cell *= 2
+
+
+def find_pieces(volume: npt.NDArray[Any], *, lesion: LesionFn, slab_voxels: int) -> Scan:
+    """Scan a 3-D volume for its lesion voxels, returned as pieces.
+
+    Parameters
+    ----------
+    volume
+        The image, in any axis order (pieces use the same).
+    lesion
+        Maps a slab of ``volume`` to its lesion voxels; may raise for invalid values.
+    slab_voxels
+        Voxels per slab: bounds the temporaries of the scan.
+
+    Returns
+    -------
+    Scan
+        The lesion voxel count, the count of non-zero voxels that are not
+        lesion, and the pieces (ordered by their start).
+
+    Examples
+    --------
+    Two lesions far apart become two small pieces, not one box between them:
+
+    >>> v = np.zeros((40, 40, 40), dtype=np.uint8)
+    >>> v[1, 1, 1:3] = 1; v[38, 30, 35] = 1; v[20, 20, 20] = 2
+    >>> scan = find_pieces(v, lesion=lambda s: s == 1, slab_voxels=1 << 20)
+    >>> scan.count, scan.other, [(p.start, p.mask.shape) for p in scan.pieces]
+    (3, 1, [((1, 1, 1), (1, 1, 2)), ((38, 30, 35), (1, 1, 1))])
+    """
+    nz = volume.shape[0]
+    step = max(1, slab_voxels // max(1, int(np.prod(volume.shape[1:]))))
+    grid = np.zeros([-(-s // BLOCK) for s in volume.shape], dtype=bool)
+    count = other = 0
+    for z0, z1 in _runs(occupied_slices(volume, slab_voxels=slab_voxels), step):
+        slab = volume[z0:z1]
+        mask = lesion(slab)
+        hits = int(np.count_nonzero(mask))
+        other += int(np.count_nonzero(slab)) - hits
+        if hits:
+            count += hits
+            _mark(grid, mask, z0=z0, hits=hits)
+    if count == 0 or nz == 0:
+        return Scan(count=count, other=other, pieces=())
+    labels, n, cell = _clusters(grid)
+    stats = cc3d.statistics(labels, no_slice_conversion=True)
+    boxes = np.asarray(stats["bounding_boxes"], dtype=np.int64).reshape(-1, 3, 2)
+    pieces = []
+    for k in range(1, n + 1):
+        lo = boxes[k, :, 0] * cell
+        hi = np.minimum((boxes[k, :, 1] + 1) * cell, volume.shape)
+        region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        crop = lesion(volume[region])
+        cells = labels[tuple(slice(int(a), int(b) + 1) for a, b in boxes[k])]
+        if np.any((cells != k) & (cells != 0)):  # another neighbourhood reaches into the box
+            own = cells == k
+            for axis in range(3):
+                own = np.repeat(own, cell, axis=axis)
+            crop &= own[: crop.shape[0], : crop.shape[1], : crop.shape[2]]
+        if not crop.any():  # only cells marked as a dense slab's superset
+            continue
+        inner_lo, inner_hi = _extent(crop)
+        tight = tuple(slice(a, b) for a, b in zip(inner_lo, inner_hi, strict=True))
+        start = tuple(int(a) + b for a, b in zip(lo, inner_lo, strict=True))
+        pieces.append(
+            Piece(start=(start[0], start[1], start[2]), mask=np.ascontiguousarray(crop[tight]))
+        )
+    pieces.sort(key=lambda p: p.start)
+    return Scan(count=count, other=other, pieces=tuple(pieces))
