@@ -260,9 +260,11 @@ def intersection_table(pred: Components, ref: Components) -> dict[tuple[int, int
 _SLAB_VOXELS = 1 << 23
 
 
-def _copy_bool(slab: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    copied: npt.NDArray[np.bool_] = np.array(slab, dtype=bool)
-    return copied
+def _copy_bool(slab: npt.NDArray[Any], out: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
+    if out is None:
+        return np.array(slab, dtype=bool)
+    out[...] = slab
+    return out
 
 
 def label_components(

@@ -243,7 +243,14 @@ def _geometry(image: Any) -> Geometry:
     )
 
 
-def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt.NDArray[np.bool_]:
+def _slab_lesion(
+    slab: npt.NDArray[np.generic],
+    *,
+    mode: Mode,
+    name: str,
+    out: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.bool_]:
+    """The lesion voxels of a slab, into ``out`` when given (a reused buffer: no page faults)."""
     if np.issubdtype(slab.dtype, np.floating):
         if mode == "reference":
             # nibabel's get_fdata().astype(np.int8): truncate, then wrap modulo 256.
@@ -260,12 +267,12 @@ def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt
                 f"{name}: float image with values that are not whole numbers "
                 "(save the segmentation as integers: 1 = lesion, 0 = background)"
             )
-        mask = np.equal(slab, 1.0)
+        mask = np.equal(slab, 1.0, out=out)
         return mask
     if mode == "reference" and slab.dtype.itemsize > 1:
-        mask = np.equal(np.bitwise_and(slab, 0xFF), 1)
+        mask = np.equal(np.bitwise_and(slab, 0xFF), 1, out=out)
         return mask
-    mask = np.equal(slab, 1)
+    mask = np.equal(slab, 1, out=out)
     return mask
 
 
@@ -302,7 +309,7 @@ def _scan(image: Any, *, path: Path, mode: Mode) -> LesionMask:
     array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
     scan = find_pieces(
         array,
-        lesion=lambda slab: _slab_lesion(slab, mode=mode, name=path.name),
+        lesion=lambda slab, out: _slab_lesion(slab, mode=mode, name=path.name, out=out),
         slab_voxels=_SLAB_VOXELS,
     )
     return LesionMask(

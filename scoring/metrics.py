@@ -26,7 +26,7 @@ from scoring.io import read_lesion_modes
 from scoring.labelcase import LabelCase
 from scoring.lesions import detect, match
 from scoring.results import LESION_METRICS, CaseResult, CaseStatus, Mode
-from scoring.surface import group_surface, surface_distances, to_mm
+from scoring.surface import group_surface, voxel_surface_distances
 
 #: Surface voxels of a prediction's lesion groups, by their component ids.
 SurfaceCache = dict[tuple[int, ...], npt.NDArray[np.intp]]
@@ -123,10 +123,7 @@ def score_components(
             pred_surface = group_surface(pred, group.pred_ids)
             if surfaces is not None:
                 surfaces[group.pred_ids] = pred_surface
-        distances = surface_distances(
-            to_mm(pred_surface, spacing),
-            to_mm(label.surface(group.ref_ids), spacing),
-        )
+        distances = voxel_surface_distances(pred_surface, label.surface(group.ref_ids), spacing)
         entry.update(
             dice=dice,
             jaccard=jaccard,

@@ -20,6 +20,7 @@ box.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,9 @@ MAX_PIECES = 64
 #: A slab with more than one lesion voxel in this many is marked by its extent.
 _DENSE = 16
 
-LesionFn = Callable[[npt.NDArray[Any]], npt.NDArray[np.bool_]]
+#: Maps a slab to its lesion voxels, written into the given buffer of the slab's
+#: shape or into a new array (the function returns which); may raise for bad values.
+LesionFn = Callable[[npt.NDArray[Any], "npt.NDArray[np.bool_] | None"], npt.NDArray[np.bool_]]
 Start = tuple[int, int, int]
 
 
@@ -60,6 +63,19 @@ class Scan:
     count: int
     other: int
     pieces: tuple[Piece, ...]
+
+
+_buffers = threading.local()
+
+
+def _buffer(shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """A boolean scratch array of ``shape``, reused by this thread (fresh pages cost faults)."""
+    size = int(np.prod(shape))
+    held: npt.NDArray[np.bool_] | None = getattr(_buffers, "mask", None)
+    if held is None or held.size < size:
+        held = np.empty(size, dtype=bool)
+        _buffers.mask = held
+    return held[:size].reshape(shape)
 
 
 def occupied_slices(volume: npt.NDArray[Any], *, slab_voxels: int) -> npt.NDArray[np.bool_]:
@@ -158,7 +174,7 @@ def find_pieces(volume: npt.NDArray[Any], *, lesion: LesionFn, slab_voxels: int)
     volume
         The image, in any axis order (pieces use the same).
     lesion
-        Maps a slab of ``volume`` to its lesion voxels; may raise for invalid values.
+        Maps a slab of ``volume`` to its lesion voxels (see :data:`LesionFn`).
     slab_voxels
         Voxels per slab: bounds the temporaries of the scan.
 
@@ -174,7 +190,7 @@ def find_pieces(volume: npt.NDArray[Any], *, lesion: LesionFn, slab_voxels: int)
 
     >>> v = np.zeros((40, 40, 40), dtype=np.uint8)
     >>> v[1, 1, 1:3] = 1; v[38, 30, 35] = 1; v[20, 20, 20] = 2
-    >>> scan = find_pieces(v, lesion=lambda s: s == 1, slab_voxels=1 << 20)
+    >>> scan = find_pieces(v, lesion=lambda s, out: np.equal(s, 1, out=out), slab_voxels=1 << 20)
     >>> scan.count, scan.other, [(p.start, p.mask.shape) for p in scan.pieces]
     (3, 1, [((1, 1, 1), (1, 1, 2)), ((38, 30, 35), (1, 1, 1))])
     """
@@ -184,7 +200,7 @@ def find_pieces(volume: npt.NDArray[Any], *, lesion: LesionFn, slab_voxels: int)
     count = other = 0
     for z0, z1 in _runs(occupied_slices(volume, slab_voxels=slab_voxels), step):
         slab = volume[z0:z1]
-        mask = lesion(slab)
+        mask = lesion(slab, _buffer(slab.shape))
         hits = int(np.count_nonzero(mask))
         other += int(np.count_nonzero(slab)) - hits
         if hits:
@@ -200,7 +216,7 @@ def find_pieces(volume: npt.NDArray[Any], *, lesion: LesionFn, slab_voxels: int)
         lo = boxes[k, :, 0] * cell
         hi = np.minimum((boxes[k, :, 1] + 1) * cell, volume.shape)
         region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        crop = lesion(volume[region])
+        crop = lesion(volume[region], None)
         cells = labels[tuple(slice(int(a), int(b) + 1) for a, b in boxes[k])]
         if np.any((cells != k) & (cells != 0)):  # another neighbourhood reaches into the box
             own = cells == k
