@@ -49,6 +49,9 @@ class WorkerSettings(Settings):
         missed heartbeats hand the submission to the next delivery.
     task_time_limit_s
         Celery's hard limit for one task (a backstop above every phase's limit).
+    scoring_threads
+        Cases scored at a time when re-scoring a phase from stored predictions
+        (decompression releases the GIL); evaluations score one case at a time.
     """
 
     gpus: str = ""
@@ -68,6 +71,7 @@ class WorkerSettings(Settings):
     stuck_margin_s: float = Field(default=900.0, ge=0)
     heartbeat_s: float = Field(default=10.0, gt=0)
     task_time_limit_s: int = Field(default=8 * 3600, gt=0)
+    scoring_threads: int = Field(default=2, ge=1)
 
     @property
     def takeover_after_s(self) -> float:

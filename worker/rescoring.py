@@ -1,37 +1,76 @@
-"""Re-scoring against a new label-set version from the stored predictions.
+"""Re-scoring against new label-set versions from the stored predictions.
 
 No container runs: the predictions kept at the first evaluation are scored
-against the task's currently active label sets, into a new evaluation tagged
-with those versions (or the existing one for the same versions, overwritten).
+against the task's currently active label sets (and, on request, other
+label-set versions too) into one evaluation per version set. Each stored
+prediction is fetched and read once for every paradigm and every version.
+
+Boards read each submission's latest evaluation, and
+:func:`worker.transitions.write_scores` overwrites the latest one when its
+versions match (else it adds one); so the active versions are always written
+last. A job with other versions therefore adds evaluations for them each time
+it runs, while the active one is overwritten only when it was the latest.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 
 import structlog
 
 from backend.challenges import repository as challenges
+from backend.challenges.models import LabelSet
 from backend.enums import ScoringMode, SubmissionStatus
 from backend.leaderboard import cache
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
 from worker.labelcache import LabelCache
-from worker.pipeline import LabelSource, fetch_predictions, score_predictions
+from worker.pipeline import LabelSource, fetch_predictions, score_label_sets
 from worker.runner.base import InfrastructureError
 from worker.transitions import case_inputs, write_scores
 
 log = structlog.get_logger(__name__)
 
+#: Label-set versions to score against: paradigm -> version number.
+Versions = Mapping[str, int]
 
-def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int:
+
+def _source(label_set: LabelSet) -> LabelSource:
+    return LabelSource(
+        paradigm=label_set.paradigm,
+        label_set_id=label_set.id,
+        version=label_set.version,
+        sha256=label_set.sha256,
+        storage_path=label_set.storage_path,
+    )
+
+
+def rescore_phase(
+    phase_id: int,
+    *,
+    versions: Sequence[Versions] | None = None,
+    context: WorkerContext | None = None,
+) -> int:
     """Re-score every succeeded submission of a phase; returns how many were scored.
+
+    Parameters
+    ----------
+    phase_id
+        The phase.
+    versions
+        Other label-set versions to score against as well, one mapping
+        (paradigm -> version) per evaluation to write; a paradigm left out
+        takes its active version. The active versions are always scored, and
+        written last.
+    context
+        The worker's collaborators.
 
     Raises
     ------
     InfrastructureError
-        The phase is gone, a paradigm has no active label set, or a stored
-        prediction or label cannot be fetched.
+        The phase is gone, a paradigm has no active label set, a version does
+        not exist, or a stored prediction or label cannot be fetched.
     """
     context = context or get_context()
     with context.session_factory() as session:
@@ -43,17 +82,23 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
         missing = [p for p in task.paradigms if p not in active]
         if missing:
             raise InfrastructureError(f"task {task.slug} has no active label set for {missing}")
-        labels = {
-            p: LabelSource(
-                paradigm=p,
-                label_set_id=ls.id,
-                version=ls.version,
-                sha256=ls.sha256,
-                storage_path=ls.storage_path,
-            )
-            for p, ls in active.items()
-            if p in task.paradigms
+        every = {
+            (s.paradigm, s.version): s for s in challenges.label_sets_of(session, task_id=task.id)
         }
+        wanted: list[dict[str, LabelSource]] = []
+        for chosen in [*(versions or []), {}]:  # the active versions last
+            unknown = sorted(set(chosen) - set(task.paradigms))
+            if unknown:
+                raise InfrastructureError(f"task {task.slug} has no paradigm {unknown}")
+            labels = {}
+            for p in task.paradigms:
+                label_set = every.get((p, chosen[p])) if p in chosen else active[p]
+                if label_set is None:
+                    raise InfrastructureError(f"task {task.slug} has no label set {p} v{chosen[p]}")
+                labels[p] = _source(label_set)
+            if labels in wanted:  # the same versions twice: scored and written once
+                wanted.remove(labels)
+            wanted.append(labels)
         cases = case_inputs(list(challenges.list_cases(session, phase_id=phase.id, sample=False)))
         ids = [
             s.id
@@ -61,6 +106,9 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                 session, phase_id=phase.id, statuses=[SubmissionStatus.SUCCEEDED]
             )
         ]
+    sources = list({s.label_set_id: s for labels in wanted for s in labels.values()}.values())
+    # One cache for the whole job: labels prepared for the first submission stay in memory.
+    label_cache = LabelCache(context.settings.scratch_dir / "label-cache", remember=True)
     for submission_id in ids:
         workdir = context.settings.scratch_dir / f"rescore-{submission_id}"
         try:
@@ -70,28 +118,34 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                 case_keys=[c.case_key for c in cases],
                 destination=workdir / "predictions",
             )
-            results = score_predictions(
+            by_set = score_label_sets(
                 storage=context.storage,
                 cases=cases,
-                labels=labels,
+                sources=sources,
                 predictions=predictions,
                 rejected={},
                 workdir=workdir,
-                label_cache=LabelCache(context.settings.scratch_dir / "label-cache"),
+                label_cache=label_cache,
+                threads=context.settings.scoring_threads,
             )
             with context.session_factory.begin() as session:
-                write_scores(
-                    session,
-                    submission_id,
-                    labels=labels,
-                    mode=ScoringMode.PAPER,
-                    cases=cases,
-                    results=results,
-                )
+                for labels in wanted:
+                    write_scores(
+                        session,
+                        submission_id,
+                        labels=labels,
+                        mode=ScoringMode.PAPER,
+                        cases=cases,
+                        results={
+                            (c.case_key, p): by_set[(c.case_key, label.label_set_id)]
+                            for p, label in labels.items()
+                            for c in cases
+                        },
+                    )
                 # Same versions again overwrite scores without a new evaluation, which the
                 # boards' fingerprint would miss.
                 cache.leaderboard_changed(session, phase_id=phase_id)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        log.info("rescore.done", submission=submission_id, phase=phase_id)
+        log.info("rescore.done", submission=submission_id, phase=phase_id, versions=len(wanted))
     return len(ids)
