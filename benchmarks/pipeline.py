@@ -17,15 +17,24 @@ prepared from the worker's label cache, and its score time is printed last.
 
 Overhead = total − container time − scorer time; the goal (issue 5) is < 10 %.
 
+With ``--baseline DIR`` (another checkout, e.g. a ``git worktree`` of an older
+commit) each repetition runs this script once in this checkout and once in
+that one, alternating, each in its own process, and the two scoring figures
+are compared (issue 17: the second submission's score time).
+
     .venv/bin/python -m benchmarks.pipeline                         # SQLite file
     .venv/bin/python -m benchmarks.pipeline --database-url postgresql+psycopg://...
+    .venv/bin/python -m benchmarks.pipeline --baseline /tmp/podium-base --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -182,6 +191,37 @@ def one_run(
     }
 
 
+STAGES = ("total", "load", "container", "runner", "collect", "score", "persist", "other")
+SECOND = "score, 2nd submission"
+
+
+def _alternate(args: argparse.Namespace, passthrough: list[str]) -> None:
+    """Run this script here and in the baseline checkout, alternating; compare the scoring."""
+    figures: dict[str, list[dict[str, float]]] = {"this checkout": [], "baseline": []}
+    for _ in range(args.repeat):
+        for name, root in (("this checkout", REPO), ("baseline", args.baseline.resolve())):
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.pipeline", "--repeat", "1", *passthrough],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            rows = re.findall(r"^  (\S[^\n]*?)\s+([0-9.]+) s", done.stdout, flags=re.M)
+            figures[name].append({label.strip(): float(value) for label, value in rows})
+    load = os.getloadavg()
+    print(f"alternating {args.repeat} runs each with {args.baseline} (load {load[0]:.1f})")
+    for stage in (*STAGES, SECOND):
+        mine = statistics.median(r[stage] for r in figures["this checkout"])
+        base = statistics.median(r[stage] for r in figures["baseline"])
+        print(f"  {stage:<22} {mine:7.3f} s   baseline {base:7.3f} s   ratio {mine / base:.2f}")
+    ratios = [
+        r[SECOND] / b[SECOND]
+        for r, b in zip(figures["this checkout"], figures["baseline"], strict=True)
+    ]
+    print(f"  {SECOND} per pair: " + ", ".join(f"{x:.2f}" for x in ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=20)
@@ -193,7 +233,16 @@ def main() -> None:
         action="store_true",
         help=f"synthetic volumes of --shape instead of the real sample cases in {SAMPLE}",
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout to alternate with (its own script)"
+    )
     args = parser.parse_args()
+    if args.baseline:
+        passthrough = ["--cases", str(args.cases), "--shape", args.shape]
+        passthrough += ["--synthetic"] if args.synthetic else []
+        passthrough += ["--database-url", args.database_url] if args.database_url else []
+        _alternate(args, passthrough)
+        return
     shape = tuple(int(v) for v in args.shape.split(","))
     client = docker.from_env(timeout=300)
     runs = []
@@ -207,8 +256,7 @@ def main() -> None:
                                 cases=args.cases, shape=shape, sample=sample))  # fmt: skip
     what = f"synthetic {shape} (z, y, x)" if args.synthetic else "real TriALS sample volumes"
     print(f"{args.cases} cases, {what}, 2 paradigms, median of {args.repeat} runs")
-    names = ("total", "load", "container", "runner", "collect", "score", "persist", "other")
-    for name in (*names, "score, 2nd submission"):
+    for name in (*STAGES, SECOND):
         values = [r[name] for r in runs]
         spread = f"{min(values):.3f}–{max(values):.3f}"
         print(f"  {name:<22} {statistics.median(values):7.3f} s   ({spread})")

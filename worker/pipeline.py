@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+# The scoring library imports scipy's KD-tree on the first detected lesion; a
+# long-lived worker takes it at start, not inside its first evaluation's scoring.
+import scipy.spatial  # noqa: F401
+
 from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase, LabelError
 from scoring.metrics import score_prediction
