@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+import scoring.components
 import scoring.io
 import scoring.neighbourhoods
 from scoring.components import label_pieces
@@ -63,8 +64,10 @@ def test_many_pieces_agree_with_the_oracle_and_with_scipy(small_grid) -> None:
     assert split >= 4  # the grids above must really split the cases
 
 
-def test_ties_on_the_first_plane_are_broken_across_pieces(monkeypatch) -> None:
+@pytest.mark.parametrize("plane_cost", [0, 1_000_000], ids=["by-voxels", "by-planes"])
+def test_ties_on_the_first_plane_are_broken_across_pieces(monkeypatch, plane_cost) -> None:
     monkeypatch.setattr(scoring.neighbourhoods, "BLOCK", 1)
+    monkeypatch.setattr(scoring.components, "PLANE_COST", plane_cost)
     mask = np.zeros((3, 9, 9), dtype=bool)  # (x, y, z)
     mask[0, 6, 0] = True  # x = 0, late in y
     mask[0, 2, 5:8] = True  # x = 0, early in y, later in z
@@ -74,6 +77,13 @@ def test_ties_on_the_first_plane_are_broken_across_pieces(monkeypatch) -> None:
     assert len(components.regions) == 4
     expected, _ = ndimage.label(mask)
     assert np.array_equal(_dense(components, mask.shape), expected)
+    rng = np.random.default_rng(8)
+    for block in (1, 8):  # many ties inside one piece, and across pieces
+        monkeypatch.setattr(scoring.neighbourhoods, "BLOCK", block)
+        for _ in range(10):
+            noise = rng.random((7, 9, 8)) < 0.3
+            expected, _ = ndimage.label(noise)
+            assert np.array_equal(_dense(components_from_mask(noise), noise.shape), expected)
 
 
 def test_far_apart_lesions_cost_their_own_volume(monkeypatch) -> None:
