@@ -9,9 +9,13 @@ the real labels: the worker's label cache is keyed by label set, so every one is
 prepared). No container runs.
 
 Printed: the time of the whole job for one submission with the label cache empty
-(every one of the 420 labels prepared), then for a second submission of the same
-phase (labels prepared, from the worker's scratch folder), and
-``PODIUM_SCORING_THREADS``. Target (issue 17): under a minute on 2 cores.
+(every one of the 420 labels prepared), then for another submission of the same
+phase (labels prepared, from the worker's scratch folder), then for a third with
+only the active version's labels new (the usual case: the old versions were
+prepared when they were used), wall-clock and CPU (every thread; on an otherwise
+idle machine the wall time of 2 threads is about half of it), with
+``PODIUM_SCORING_THREADS`` = ``--threads``. Target (issue 17): under a minute on
+2 cores.
 
     .venv/bin/python -m benchmarks.rescore [--cases 70] [--versions 3] [--threads 2]
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -96,6 +102,19 @@ def _submission(session, storage, *, phase_id: int, team_id: int, keys: list[str
     return submission.id
 
 
+ROUNDS = (
+    "every label set new (cold label cache)",
+    "every label set prepared (another submission)",
+    "only the active version new (another submission)",
+)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=70)
@@ -124,16 +143,27 @@ def main() -> None:
                 session, data_root=settings.data_root, cases=args.cases, versions=args.versions
             )
             first = _submission(session, storage, phase_id=phase_id, team_id=team_id, keys=keys)
+            newest = [
+                ls.id for ls in session.scalars(select(LabelSet).where(LabelSet.active.is_(True)))
+            ]
         others = [dict.fromkeys(PARADIGMS, v) for v in range(1, args.versions)]
+        cache = settings.scratch_dir / "label-cache"
         timings = []
-        for round_ in range(2):
-            if round_:  # a second submission; the first leaves the phase's succeeded ones
+        current = first
+        for round_, what in enumerate(ROUNDS):
+            if round_:  # another submission; the previous one leaves the phase's succeeded ones
                 with factory.begin() as session:
-                    session.get(Submission, first).status = SubmissionStatus.FAILED
-                    _submission(session, storage, phase_id=phase_id, team_id=team_id, keys=keys)
-            started = time.perf_counter()
+                    session.get(Submission, current).status = SubmissionStatus.FAILED
+                    current = _submission(
+                        session, storage, phase_id=phase_id, team_id=team_id, keys=keys
+                    )
+            if what == ROUNDS[2]:  # the newest version's labels were never prepared
+                for folder in cache.glob("v*/*"):
+                    if folder.name.split("-")[0] in {str(i) for i in newest}:
+                        shutil.rmtree(folder)
+            started, cpu = time.perf_counter(), _cpu()
             assert rescore_phase(phase_id, versions=others, context=context) == 1
-            timings.append(time.perf_counter() - started)
+            timings.append((time.perf_counter() - started, _cpu() - cpu))
         engine.dispose()
     load = os.getloadavg()
     print(
@@ -141,8 +171,8 @@ def main() -> None:
         f"{len(PARADIGMS)} paradigms ({args.cases * args.versions * len(PARADIGMS)} scores, "
         f"{args.cases} predictions read once each), {args.threads} scoring threads"
     )
-    print(f"  one submission, labels prepared on the way (cold cache): {timings[0]:7.1f} s")
-    print(f"  another submission, labels already prepared:            {timings[1]:7.1f} s")
+    for what, (wall, cpu) in zip(ROUNDS, timings, strict=True):
+        print(f"  {what:<52} {wall:7.1f} s wall, {cpu:7.1f} s CPU (all threads)")
     print(f"  load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}")
 
 
