@@ -13,12 +13,13 @@ Prints seconds per case, peak RSS, and the ratios to
   distances), measured in the same run.
 
 Each measurement runs in a fresh process so its peak RSS is its own, the kinds
-interleaved so they see the same load. Imports are done before the clock
-starts (their cost is a start-up figure: ``tests/scoring/test_import_time.py``);
-the prepared-label figure and its floor are each the second read in their
-process. ``--spread Z,Y,X`` scores a synthetic case of that shape (uint8)
-whose lesions are spread over the whole volume (written once to a cache folder
-under the system's temporary directory). Usage::
+interleaved so they see the same load; wall and CPU time are both printed (on a
+loaded machine the CPU time of this single-threaded work is the steadier one).
+Imports are done before the clock starts (their cost is a start-up figure:
+``tests/scoring/test_import_time.py``); the prepared-label figure and its floor
+are each the second read in their process. ``--spread Z,Y,X`` scores a synthetic
+case of that shape (uint8) whose lesions are spread over the whole volume
+(written once to a cache folder under the system's temporary directory). Usage::
 
     .venv/bin/python benchmarks/score_case.py [--case venous_0] [--repeat 3] [--mode paper]
                                               [--no-oracle] [--stress] [--baseline DIR]
@@ -68,43 +69,49 @@ def _read_and_pass(path: Path) -> None:
     del array, image
 
 
+def _clock() -> tuple[float, float]:
+    """Wall and CPU (this process, every thread) seconds: on a loaded machine the CPU
+    time of single-threaded work is the steadier figure."""
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> dict[str, float]:
+    wall, cpu = _clock()
+    return {"seconds": wall - start[0], "cpu": cpu - start[1]}
+
+
 def _floor(label: Path, prediction: Path) -> dict[str, float]:
-    start = time.perf_counter()
+    start = _clock()
     for path in (label, prediction):
         _read_and_pass(path)
-    return {"seconds": time.perf_counter() - start}
+    return _since(start)
 
 
 def _floor_prediction(prediction: Path) -> dict[str, float]:
     _read_and_pass(prediction)  # as the scorer's figure below, the second read in the process
-    start = time.perf_counter()
+    start = _clock()
     _read_and_pass(prediction)
-    return {"seconds": time.perf_counter() - start}
+    return _since(start)
 
 
 def _warm(label_path: Path, prediction: Path, mode: str) -> dict[str, float]:
     label = LabelCase.read(label_path, case_id="case", mode=mode)  # type: ignore[arg-type]
     score_case(label, prediction)  # the first submission; the label's surfaces are now cached
-    start = time.perf_counter()
+    start = _clock()
     result = score_case(label, prediction)
-    return {"seconds": time.perf_counter() - start, "tp_50": result.tp_50, "dice": result.dice}
+    return {**_since(start), "tp_50": result.tp_50, "dice": result.dice}
 
 
 def _fast(label_path: Path, prediction: Path, mode: str) -> dict[str, float]:
     import scipy.spatial  # noqa: F401, PLC0415  (the first detected lesion imports it; untimed)
 
-    start = time.perf_counter()
+    start = _clock()
     label = LabelCase.read(label_path, case_id="case", mode=mode)  # type: ignore[arg-type]
-    labelled = time.perf_counter()
+    labelled = _since(start)
     result = score_case(label, prediction)
-    done = time.perf_counter()
     assert result.status == "ok", result.errors
-    return {
-        "seconds": done - start,
-        "label_seconds": labelled - start,
-        "tp_50": result.tp_50,
-        "dice": result.dice,
-    }
+    return {**_since(start), "label_seconds": labelled["seconds"], "tp_50": result.tp_50,
+            "dice": result.dice}  # fmt: skip
 
 
 def _oracle(label_path: Path, prediction: Path, mode: str) -> dict[str, float]:
@@ -215,9 +222,9 @@ def _run_child(kind: str, label: Path, prediction: Path, mode: str) -> None:
     print(json.dumps(out))
 
 
-def _ratios(runs: dict[str, list[dict]], kind: str, floor: str) -> str:
+def _ratios(runs: dict[str, list[dict]], kind: str, floor: str, key: str) -> str:
     pairs = zip(runs[kind], runs[floor], strict=True)
-    return ", ".join(f"{f['seconds'] / g['seconds']:.2f}" for f, g in pairs)
+    return ", ".join(f"{f[key] / g[key]:.2f}" for f, g in pairs)
 
 
 def _report(runs: dict[str, list[dict]], *, baseline: Path | None) -> None:
@@ -227,23 +234,28 @@ def _report(runs: dict[str, list[dict]], *, baseline: Path | None) -> None:
     def rss(kind: str) -> float:
         return max(r["peak_rss_mib"] for r in runs[kind])
 
-    floor, floor_pred = median("floor"), median("floor-pred")
-    print(f"floor (read both + one pass): {floor:7.3f} s   peak RSS {rss('floor'):6.0f} MiB")
-    print(f"floor (prediction alone):     {floor_pred:7.3f} s")
-    for prefix, who in (("", "podium scorer"), ("old-", f"baseline {baseline}")):
-        if f"{prefix}fast" not in runs:
-            continue
-        fast, warm = median(f"{prefix}fast"), median(f"{prefix}warm")
-        print(
-            f"{who}, cold label: {fast:7.3f} s   peak RSS {rss(prefix + 'fast'):6.0f} MiB   "
-            f"= {fast / floor:.2f} x floor (runs {_ratios(runs, prefix + 'fast', 'floor')})"
-        )
-        print(f"  of which label preparation:  {median(prefix + 'fast', 'label_seconds'):7.3f} s")
-        print(
-            f"{who}, prepared label (another submission): {warm:7.3f} s   peak RSS "
-            f"{rss(prefix + 'warm'):6.0f} MiB   = {warm / floor_pred:.2f} x the prediction's "
-            f"floor (runs {_ratios(runs, prefix + 'warm', 'floor-pred')})"
-        )
+    print(f"peak RSS: floor {rss('floor'):.0f} MiB", end="")
+    for prefix, who in (("", "scorer"), ("old-", "baseline")):
+        if f"{prefix}fast" in runs:
+            print(f", {who} {rss(prefix + 'fast'):.0f} / {rss(prefix + 'warm'):.0f} MiB", end="")
+    print(" (cold / prepared label)")
+    for key, unit in (("seconds", "wall"), ("cpu", "CPU")):
+        floor, floor_pred = median("floor", key), median("floor-pred", key)
+        print(f"{unit} time, medians (ratios per interleaved run in brackets):")
+        print(f"  floor, read both + one pass:   {floor:7.3f} s")
+        print(f"  floor, the prediction alone:   {floor_pred:7.3f} s")
+        for prefix, who in (("", "scorer"), ("old-", f"baseline {baseline}")):
+            if f"{prefix}fast" not in runs:
+                continue
+            fast, warm = median(f"{prefix}fast", key), median(f"{prefix}warm", key)
+            print(
+                f"  {who}, cold label: {fast:7.3f} s = {fast / floor:.2f} x floor "
+                f"({_ratios(runs, prefix + 'fast', 'floor', key)})"
+            )
+            print(
+                f"  {who}, prepared label: {warm:7.3f} s = {warm / floor_pred:.2f} x the "
+                f"prediction's floor ({_ratios(runs, prefix + 'warm', 'floor-pred', key)})"
+            )
 
 
 def main() -> None:
@@ -302,7 +314,7 @@ def main() -> None:
                     out = _child("fast", label, path, args.mode, root=root)
                     print(
                         f"stress{' (baseline)' if prefix else ''}, {name}: {out['seconds']:7.3f} s"
-                        f"   peak RSS {out['peak_rss_mib']:6.0f} MiB"
+                        f" wall, {out['cpu']:7.3f} s CPU, peak RSS {out['peak_rss_mib']:6.0f} MiB"
                     )
 
 

@@ -190,7 +190,7 @@ def label_pieces(pieces: Sequence[Piece]) -> Components:
     --------
     Two components whose first voxels share the x plane: the lower y comes first.
 
-    >>> from scoring.neighbourhoods import Piece, find_pieces
+    >>> from scoring.neighbourhoods import Piece
     >>> a = Piece((0, 5, 2), np.ones((1, 1, 1), dtype=bool))   # (x, y, z) = (2, 5, 0)
     >>> b = Piece((4, 1, 2), np.ones((1, 1, 3), dtype=bool))   # x 2..4, y 1, z 4
     >>> c = label_pieces([a, b])
