@@ -17,12 +17,15 @@ interleaved so they see the same load; wall and CPU time are both printed (on a
 loaded machine the CPU time of this single-threaded work is the steadier one).
 Imports are done before the clock starts (their cost is a start-up figure:
 ``tests/scoring/test_import_time.py``); the prepared-label figure and its floor
-are each the second read in their process. ``--spread Z,Y,X`` scores a synthetic
-case of that shape (uint8) whose lesions are spread over the whole volume
-(written once to a cache folder under the system's temporary directory). Usage::
+are each the second read in their process; ``--keep-memory`` makes every process keep
+freed memory as the worker does (``scoring.memory``), so that second read reuses the
+first one's pages. ``--spread Z,Y,X`` scores a synthetic case of that shape
+(uint8) whose lesions are spread over the whole volume (written once to a cache
+folder under the system's temporary directory). Usage::
 
     .venv/bin/python benchmarks/score_case.py [--case venous_0] [--repeat 3] [--mode paper]
                                               [--no-oracle] [--stress] [--baseline DIR]
+                                              [--keep-memory]
     .venv/bin/python benchmarks/score_case.py --spread 1000,512,512 --no-oracle
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -207,7 +211,19 @@ def _child(kind: str, label: Path, prediction: Path, mode: str, *, root: Path = 
     return out
 
 
+def _keep_freed_memory() -> None:
+    """What the worker and podium-score do (``scoring.memory``), also for the other checkout."""
+    spec = importlib.util.spec_from_file_location("_memory", HERE / "scoring" / "memory.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.keep_freed_memory()
+
+
 def _run_child(kind: str, label: Path, prediction: Path, mode: str) -> None:
+    if os.environ.get("PODIUM_BENCH_KEEP_MEMORY"):
+        _keep_freed_memory()
     if kind == "floor":
         out = _floor(label, prediction)
     elif kind == "floor-pred":
@@ -267,6 +283,11 @@ def main() -> None:
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--baseline", type=Path, help="another checkout whose scorer to time too")
     parser.add_argument(
+        "--keep-memory",
+        action="store_true",
+        help="every process keeps freed memory (scoring.memory), as the worker does",
+    )
+    parser.add_argument(
         "--stress", action="store_true", help="also score an all-lesion and a speckled prediction"
     )
     parser.add_argument("--child", choices=[*KINDS, "oracle"], help=argparse.SUPPRESS)
@@ -276,6 +297,8 @@ def main() -> None:
     if args.child:
         _run_child(args.child, args.label, args.prediction, args.mode)
         return
+    if args.keep_memory:
+        os.environ["PODIUM_BENCH_KEEP_MEMORY"] = "1"
 
     if args.spread:
         shape = tuple(int(v) for v in args.spread.split(","))
@@ -295,7 +318,8 @@ def main() -> None:
                 found = _child(kind, label, prediction, args.mode, root=root)
                 runs.setdefault(prefix + kind, []).append(found)
     load = os.getloadavg()
-    print(f"case {what}, {args.mode} mode, median of {args.repeat} fresh processes")
+    kept = ", freed memory kept (scoring.memory)" if args.keep_memory else ""
+    print(f"case {what}, {args.mode} mode, median of {args.repeat} fresh processes{kept}")
     print(f"load average (1, 5, 15 min) at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}")
     _report(runs, baseline=args.baseline)
     if not args.no_oracle:

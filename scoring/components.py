@@ -33,6 +33,9 @@ Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 #: region's lesion voxels; beyond, one pass over the lesion voxels is cheaper.
 PLANE_COST = 4
 
+#: Voxels per slab when scanning an in-memory mask or a region's labels.
+_SLAB_VOXELS = 1 << 23
+
 
 @dataclass(frozen=True, slots=True)
 class Region:
@@ -155,11 +158,14 @@ def _first_voxels(labels: npt.NDArray[Any], wanted: IntArray) -> tuple[IntArray,
     many components share their first planes (noise, speckle).
     """
     zs, ys, xs = labels.shape
-    flat = np.flatnonzero(labels != 0)  # a boolean's nonzero is much faster than a uint's
-    z, rest = np.divmod(flat, ys * xs)
-    y, x = np.divmod(rest, xs)
     first = np.full(int(labels.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, labels.ravel()[flat], (x * ys + y) * zs + z)
+    step = max(1, _SLAB_VOXELS // max(1, ys * xs))  # bounded temporaries
+    for z0 in range(0, zs, step):
+        part = labels[z0 : z0 + step]
+        flat = np.flatnonzero(part != 0)  # a boolean's nonzero is much faster than a uint's
+        z, rest = np.divmod(flat, ys * xs)
+        y, x = np.divmod(rest, xs)
+        np.minimum.at(first, part.ravel()[flat], (x * ys + y) * zs + z + z0)
     key = first[wanted]
     return (key // zs) % ys, key % zs
 
@@ -292,10 +298,6 @@ def intersection_table(pred: Components, ref: Components) -> dict[tuple[int, int
     found, counts = np.unique(np.concatenate(keys), return_counts=True)
     pairs = zip(found.tolist(), counts.tolist(), strict=True)
     return {(k // base, k % base): c for k, c in pairs}
-
-
-#: Voxels per slab when scanning an in-memory mask.
-_SLAB_VOXELS = 1 << 23
 
 
 def _copy_bool(slab: npt.NDArray[Any], out: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:

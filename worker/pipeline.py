@@ -27,6 +27,7 @@ import scipy.spatial  # noqa: F401
 
 from scoring.io import EXTENSIONS
 from scoring.labelcase import LabelCase, LabelError
+from scoring.memory import keep_freed_memory
 from scoring.metrics import score_prediction
 from scoring.results import CaseResult, Mode
 from worker.labelcache import LabelCache
@@ -284,6 +285,7 @@ def score_label_sets(
     InfrastructureError
         A label file is missing or unreadable (the organisers' to fix).
     """
+    keep_freed_memory()  # a worker reads volume after volume: no page faults for each
     cache = label_cache or LabelCache(None)
     available = {}
     for label in sources:  # every label present before any is scored

@@ -68,6 +68,7 @@ def test_many_pieces_agree_with_the_oracle_and_with_scipy(small_grid) -> None:
 def test_ties_on_the_first_plane_are_broken_across_pieces(monkeypatch, plane_cost) -> None:
     monkeypatch.setattr(scoring.neighbourhoods, "BLOCK", 1)
     monkeypatch.setattr(scoring.components, "PLANE_COST", plane_cost)
+    monkeypatch.setattr(scoring.components, "_SLAB_VOXELS", 7)  # lesion voxels in slabs
     mask = np.zeros((3, 9, 9), dtype=bool)  # (x, y, z)
     mask[0, 6, 0] = True  # x = 0, late in y
     mask[0, 2, 5:8] = True  # x = 0, early in y, later in z
