@@ -63,6 +63,9 @@ class WorkerSettings(Settings):
     registry_pull_token_ttl_s
         Lifetime of the pull token the worker mints for one pull (the engine
         cannot renew it, so it covers the slowest pull).
+    scoring_threads
+        Cases scored at a time when re-scoring a phase from stored predictions
+        (decompression releases the GIL); evaluations score one case at a time.
     """
 
     gpus: str = ""
@@ -83,6 +86,7 @@ class WorkerSettings(Settings):
     image_stall_timeout_s: float = Field(default=600.0, gt=0)
     registry_pull_host: str = ""
     registry_pull_token_ttl_s: int = Field(default=4 * 3600, gt=0)
+    scoring_threads: int = Field(default=2, ge=1)
 
     @property
     def takeover_after_s(self) -> float:

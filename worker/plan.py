@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.challenges import repository as challenges
 from backend.challenges.contract import RunContract, effective_contract
-from backend.challenges.models import Case, Phase
+from backend.challenges.models import Case, LabelSet, Phase
 from backend.enums import PhaseKind, ScoringMode
 from backend.submissions.images import ImageToRun, image_to_run
 from backend.submissions.models import Submission
@@ -61,6 +61,17 @@ def case_inputs(cases: Iterable[Case]) -> tuple[CaseInput, ...]:
     )
 
 
+def label_source(label_set: LabelSet) -> LabelSource:
+    """A label set as the pipeline fetches it."""
+    return LabelSource(
+        paradigm=label_set.paradigm,
+        label_set_id=label_set.id,
+        version=label_set.version,
+        sha256=label_set.sha256,
+        storage_path=label_set.storage_path,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhaseWork:
     """What every evaluation of a phase works on: its cases and the active labels."""
@@ -88,13 +99,7 @@ def phase_work(session: Session, phase_id: int) -> PhaseWork:
         raise InfrastructureError(f"phase {phase_id} does not exist")
     phase, task, _ = found
     labels = {
-        paradigm: LabelSource(
-            paradigm=paradigm,
-            label_set_id=ls.id,
-            version=ls.version,
-            sha256=ls.sha256,
-            storage_path=ls.storage_path,
-        )
+        paradigm: label_source(ls)
         for paradigm, ls in challenges.active_label_sets(session, task.id).items()
         if paradigm in task.paradigms
     }
