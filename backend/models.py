@@ -5,8 +5,10 @@ from backend.auth.models import ApiToken, User
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.db import Base
 from backend.leaderboard.models import LeaderboardGeneration
+from backend.references.models import ReferenceEntry
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
+from backend.writeups.models import Writeup
 
 __all__ = [
     "ApiToken",
@@ -22,8 +24,10 @@ __all__ = [
     "Membership",
     "Phase",
     "QuotaLedgerEntry",
+    "ReferenceEntry",
     "Submission",
     "Task",
     "Team",
     "User",
+    "Writeup",
 ]

@@ -88,6 +88,10 @@ class Phase(Base):
     ranking_selection: Mapped[RankingSelection] = mapped_column(
         str_enum(RankingSelection, "ranking_selection"), default=RankingSelection.LATEST
     )
+    #: The YAML ``ranking:`` block (backend.leaderboard.rules.RankingRules), ``{}`` = defaults.
+    ranking: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The YAML ``writeup:`` block (backend.writeups.rules.WriteupRules), ``{}`` = defaults.
+    writeup: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     task: Mapped[Task] = relationship(back_populates="phases", lazy="raise")
     cases: Mapped[list[Case]] = relationship(back_populates="phase", lazy="raise")

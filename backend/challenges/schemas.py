@@ -27,6 +27,9 @@ class PhaseOut(BaseModel):
     gpu: bool
     leaderboard_visibility: LeaderboardVisibility
     ranking_selection: RankingSelection
+    #: The phase's ``ranking:`` and ``writeup:`` blocks (``{}``: the defaults).
+    ranking: dict[str, Any]
+    writeup: dict[str, Any]
 
 
 class TaskOut(BaseModel):

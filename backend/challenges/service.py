@@ -32,6 +32,8 @@ _PHASE_FIELDS = (
     "gpu",
     "leaderboard_visibility",
     "ranking_selection",
+    "ranking",
+    "writeup",
 )
 
 
@@ -169,6 +171,7 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
         phases = {p.slug: p for p in repository.phases_of(session, task.id)}
         for phase_spec in task_spec.phases:
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
+            phase_values.update(phase_spec.stored_settings())
             phase = phases.get(phase_spec.slug)
             if phase is None:
                 phase = Phase(task_id=task.id, slug=phase_spec.slug, **phase_values)

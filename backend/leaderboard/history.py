@@ -145,8 +145,8 @@ def _submission(session: Session, submission_id: int) -> Submission:
 def case_scores(session: Session, *, submission_id: int) -> CaseScoresOut:
     """A submission's per-case scores from its latest evaluation (organisers)."""
     sub = _submission(session, submission_id)
-    team = teams.get_team(session, sub.team_id)
-    if team is None:
+    team = None if sub.team_id is None else teams.get_team(session, sub.team_id)
+    if team is None and sub.team_id is not None:
         raise NotFoundError("team", sub.team_id)
     evaluation = submissions.latest_evaluation(session, sub.id)
     rows = (
@@ -156,7 +156,7 @@ def case_scores(session: Session, *, submission_id: int) -> CaseScoresOut:
     )
     return CaseScoresOut(
         submission_id=sub.id,
-        team=_team_ref(team),
+        team=None if team is None else _team_ref(team),
         evaluation_id=None if evaluation is None else evaluation.id,
         scorer_version=None if evaluation is None else evaluation.scorer_version,
         mode=None if evaluation is None else evaluation.mode.value,

@@ -167,10 +167,10 @@ class CaseScoreOut(BaseModel):
 
 
 class CaseScoresOut(BaseModel):
-    """A submission's per-case scores from its latest evaluation."""
+    """A submission's per-case scores from its latest evaluation (``team`` null: a reference)."""
 
     submission_id: int
-    team: TeamRef
+    team: TeamRef | None
     evaluation_id: int | None
     scorer_version: str | None
     mode: str | None

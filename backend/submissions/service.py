@@ -148,10 +148,12 @@ def get_visible(session: Session, *, user: User, submission_id: int) -> Submissi
     return submission
 
 
-def teams_can_see(session: Session, *, user: User, team_id: int) -> bool:
-    """Whether ``user`` is in the team or an organiser."""
+def teams_can_see(session: Session, *, user: User, team_id: int | None) -> bool:
+    """Whether ``user`` is in the team or an organiser (``None``: a reference entry)."""
     if is_organiser(user):
         return True
+    if team_id is None:
+        return False
     team = teams.get_team(session, team_id)
     if team is None:
         return False
