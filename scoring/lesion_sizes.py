@@ -229,3 +229,75 @@ def size_strata(
         Stratum(low=lows[k], high=highs[k], tp=int(tp[k]), fn=int(fn[k]), fp=int(fp[k]))
         for k in range(n)
     ]
+
+
+def case_counts(
+    records: Sequence[SizeRecord | None], *, bounds: Sequence[float] = DEFAULT_BOUNDS_MM3
+) -> npt.NDArray[np.int64]:
+    """TP, FN and FP per case and volume range in one vectorised pass.
+
+    Parameters
+    ----------
+    records
+        One record per case (``None``: not recorded, counted as nothing).
+    bounds
+        Increasing volume bounds in mm³.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(cases, len(bounds) + 1, 3)``: TP, FN, FP. Summed over any subset of
+        cases and given to :func:`strata_of` it equals :func:`size_strata` of
+        those cases.
+
+    Examples
+    --------
+    >>> rec = SizeRecord(ref_mm3=[50.0, 500.0], ref_detected=[False, True], fp_mm3=[40.0])
+    >>> case_counts([rec, None])[0].tolist()
+    [[0, 1, 1], [1, 0, 0], [0, 0, 0]]
+    """
+    cut = np.asarray(check_bounds(bounds))
+    n_bins = cut.size + 1
+    case_of: list[int] = []
+    volume: list[float] = []
+    column: list[int] = []
+    for i, rec in enumerate(records):
+        if rec is None:
+            continue
+        case_of += [i] * (len(rec.ref_mm3) + len(rec.fp_mm3))
+        volume += rec.ref_mm3
+        volume += rec.fp_mm3
+        column += [0 if hit else 1 for hit in rec.ref_detected]
+        column += [2] * len(rec.fp_mm3)
+    out = np.zeros((len(records) * n_bins * 3,), dtype=np.int64)
+    if volume:
+        bins = np.searchsorted(cut, np.asarray(volume), side="right")
+        flat = (np.asarray(case_of) * n_bins + bins) * 3 + np.asarray(column)
+        out += np.bincount(flat, minlength=out.size)
+    return out.reshape(len(records), n_bins, 3)
+
+
+def strata_of(
+    counts: npt.NDArray[np.int64], *, bounds: Sequence[float] = DEFAULT_BOUNDS_MM3
+) -> list[Stratum]:
+    """The strata of summed :func:`case_counts` (``(bins, 3)``).
+
+    Examples
+    --------
+    >>> rec = SizeRecord(ref_mm3=[50.0], ref_detected=[True], fp_mm3=[])
+    >>> [s.f1 for s in strata_of(case_counts([rec]).sum(axis=0))]
+    [1.0, None, None]
+    """
+    edges = check_bounds(bounds)
+    lows = (0.0, *edges)
+    highs: tuple[float | None, ...] = (*edges, None)
+    return [
+        Stratum(
+            low=lows[k],
+            high=highs[k],
+            tp=int(counts[k, 0]),
+            fn=int(counts[k, 1]),
+            fp=int(counts[k, 2]),
+        )
+        for k in range(len(lows))
+    ]

@@ -16,8 +16,9 @@ from backend.db import utcnow
 from backend.errors import DomainError, ForbiddenError
 from backend.leaderboard import cache, repository
 from backend.leaderboard.context import PhaseContext, is_organiser, load_phase
-from backend.leaderboard.ranked import Ranked, rank_phase, shape
+from backend.leaderboard.ranked import Ranked, rank_phase
 from backend.leaderboard.schemas import Board, View
+from backend.leaderboard.shaped import shape
 from backend.leaderboard.visibility import hidden_note, is_public
 
 __all__ = ["get_board", "is_organiser", "load_phase"]
@@ -88,6 +89,7 @@ def get_board(
         cache.stamp(session, phase_id=phase_id),
         ctx.phase.leaderboard_visibility,
         ctx.phase.ranking_selection,
+        repr(ctx.phase.ranking),
         tuple(ctx.task.paradigms),
         repr(ctx.task.metric_sets),
         tuple((c.id, c.key, c.centre) for c in ctx.cases),

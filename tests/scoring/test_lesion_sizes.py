@@ -64,3 +64,19 @@ def test_old_results_have_no_record_and_skipped_cases_count_nothing() -> None:
 def test_bad_bounds_are_refused(bounds: list[float]) -> None:
     with pytest.raises(ValueError, match="bound"):
         check_bounds(bounds)
+
+
+def test_vectorised_case_counts_equal_size_strata() -> None:
+    from scoring.lesion_sizes import case_counts, strata_of
+
+    records = []
+    for seed in range(30):
+        pred, label, spacing = random_case(seed)
+        records.append(from_result(fast_case(pred, label, spacing=spacing)))
+    records.append(None)
+    bounds = (20.0, 200.0, 2000.0)
+    counts = case_counts(records, bounds=bounds)
+    assert counts.shape == (31, 4, 3)
+    for subset in (range(31), range(0, 31, 3), [5]):
+        expected = size_strata([records[i] for i in subset if records[i]], bounds=bounds)
+        assert strata_of(counts[list(subset)].sum(axis=0), bounds=bounds) == expected
