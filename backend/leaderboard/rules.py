@@ -2,9 +2,9 @@
 
 ```yaml
 ranking:
-  ties: average               # min ("1, 2, 2, 4") | average ("1, 2.5, 2.5, 4", the TriALS paper's)
+  ties: average               # min ("1, 2, 2, 4") | average ("1, 2.5, 2.5, 4": the paper's)
   aggregation: dataset        # dataset (rank the dataset metrics) | rank_then_mean (challengeR)
-  teams: public               # public (organiser-affiliated teams only on the organisers' view) | all
+  teams: public               # public (affiliated teams on the organisers' view only) | all
   references:                 # per kind, or one word for every kind: ranked | unranked
     off-the-shelf: ranked
     baseline: ranked

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from scoring.lesion_sizes import SizeRecord, check_bounds, from_result, size_strata
+from scoring.lesion_sizes import (
+    SizeRecord,
+    case_counts,
+    check_bounds,
+    from_result,
+    size_strata,
+    strata_of,
+)
 from scoring.results import CaseResult
 from tests.scoring.generators import fast_case, random_case
 
@@ -67,8 +74,6 @@ def test_bad_bounds_are_refused(bounds: list[float]) -> None:
 
 
 def test_vectorised_case_counts_equal_size_strata() -> None:
-    from scoring.lesion_sizes import case_counts, strata_of
-
     records = []
     for seed in range(30):
         pred, label, spacing = random_case(seed)
