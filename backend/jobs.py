@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 EVALUATE_SUBMISSION = "evaluate_submission"
 #: Re-scores a phase's succeeded submissions from their stored predictions.
 RESCORE_PHASE = "rescore_phase"
+#: Scores a reference entry's uploaded predictions (no container to run).
+SCORE_PREDICTIONS = "score_uploaded_predictions"
 
 _PENDING_KEY = "podium_pending_jobs"
 _QUEUE_KEY = "podium_job_queue"
@@ -109,6 +111,11 @@ class LocalJobQueue:
 def bind_queue(session: Session, queue: JobQueue) -> None:
     """Make ``session`` send its committed jobs to ``queue``."""
     session.info[_QUEUE_KEY] = queue
+
+
+def has_queue(session: Session) -> bool:
+    """Whether ``session`` can send jobs (a queue is bound)."""
+    return _QUEUE_KEY in session.info
 
 
 def enqueue(session: Session, *, task_name: str, args: Sequence[Any], queue: str) -> None:

@@ -200,6 +200,7 @@ async def upload_labels(
                 files=files,
                 data_root=settings.data_root,
                 actor=organiser,
+                rescore_queue=settings.evaluation_queue,
             )
         )
     finally:

@@ -19,6 +19,7 @@ from backend.challenges.archives import CaseFile, content_sha256, unpack_case_fi
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
+from backend.leaderboard.relabel import rescore_on_activation
 from backend.storage import delete_on_rollback, move_into_place, remove_path
 
 _PHASE_FIELDS = (
@@ -267,11 +268,14 @@ def store_label_set(
     files: dict[str, CaseFile],
     data_root: Path,
     actor: User | None,
+    rescore_queue: str | None = None,
 ) -> tuple[LabelSet, bool]:
     """Store ``files`` as the next, active label-set version of a task's paradigm.
 
     Returns the label set and whether it is new: identical content to an
     existing version returns that version (and activates it) instead.
+    Activating a version re-scores the task's phases on ``rescore_queue``
+    (``backend.leaderboard.relabel``).
     """
     task = repository.get_task(session, task_id)
     if task is None:
@@ -304,7 +308,7 @@ def store_label_set(
     for existing in repository.label_sets_of(session, task_id=task.id, paradigm=paradigm):
         if existing.sha256 == sha:
             if not existing.active:
-                _activate(session, existing, actor=actor)
+                _activate(session, existing, actor=actor, rescore_queue=rescore_queue)
             return existing, False
     challenge = session.get(Challenge, task.challenge_id)
     assert challenge is not None
@@ -336,11 +340,13 @@ def store_label_set(
     )
     session.add(label_set)
     session.flush()
-    _activate(session, label_set, actor=actor)
+    _activate(session, label_set, actor=actor, rescore_queue=rescore_queue)
     return label_set, True
 
 
-def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> None:
+def _activate(
+    session: Session, label_set: LabelSet, *, actor: User | None, rescore_queue: str | None
+) -> None:
     active = repository.active_label_sets(session, label_set.task_id).get(label_set.paradigm)
     repository.deactivate_label_sets(
         session, task_id=label_set.task_id, paradigm=label_set.paradigm
@@ -361,6 +367,7 @@ def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> N
             "sha256": label_set.sha256,
         },
     )
+    rescore_on_activation(session, task_id=label_set.task_id, actor=actor, queue=rescore_queue)
 
 
 def unpack_upload(
