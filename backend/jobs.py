@@ -23,8 +23,6 @@ log = structlog.get_logger(__name__)
 EVALUATE_SUBMISSION = "evaluate_submission"
 #: Re-scores a phase's succeeded submissions from their stored predictions.
 RESCORE_PHASE = "rescore_phase"
-#: Scores a reference entry's uploaded predictions (no container to run).
-SCORE_PREDICTIONS = "score_uploaded_predictions"
 
 _PENDING_KEY = "podium_pending_jobs"
 _QUEUE_KEY = "podium_job_queue"

@@ -51,6 +51,7 @@ from worker.transitions import (
     persist,
     transition,
 )
+from worker.uploaded import is_uploaded, score_uploaded
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +132,9 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     image = None
     try:
+        if is_uploaded(plan):  # a reference entry's predictions: nothing to run
+            score_uploaded(context, plan, timings, workdir)
+            return
         with timings.stage("load"):
             tarball = workdir / "image.tar"
             try:

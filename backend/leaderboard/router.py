@@ -19,6 +19,8 @@ from backend.leaderboard.schemas import (
     TeamsOut,
     View,
 )
+from backend.references.router import router as references_router
+from backend.writeups.router import router as writeups_router
 
 router = APIRouter(tags=["leaderboard"])
 
@@ -143,3 +145,8 @@ def rescore_phase(
 def select_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> ActionOut:
     """Make this succeeded submission the one your team is ranked by (`selected` phases)."""
     return history.select(session, submission_id=submission_id, user=user)
+
+
+# The board's own sub-domains: reference entries and write-ups (mounted with the board's API).
+router.include_router(references_router)
+router.include_router(writeups_router)

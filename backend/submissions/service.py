@@ -26,6 +26,7 @@ from backend.submissions.models import Submission
 from backend.teams import repository as teams
 from backend.teams.models import Team
 from backend.teams.service import is_organiser
+from backend.writeups.service import require_writeup
 
 #: States a team may still cancel.
 CANCELLABLE = (SubmissionStatus.RECEIVED, SubmissionStatus.QUEUED)
@@ -80,6 +81,7 @@ def check_can_submit(
     used = repository.slots_in_use(session, team_id=team.id, phase_id=phase.id)
     if used >= phase.submission_limit:
         raise DomainError(_quota_message(phase), 429)
+    require_writeup(session, phase=phase, team=team)
     return SubmitContext(phase=phase, task=task, challenge=challenge, team=team, started_at=now)
 
 
