@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from backend.deps import CurrentUser, OptionalUser, OrganiserUser, SessionDep, SettingsDep
 from backend.errors import DomainError
 from backend.leaderboard import history, service
+from backend.leaderboard.comparisons import CentreComparisonsOut, centre_comparisons
 from backend.leaderboard.csv_export import board_csv
 from backend.leaderboard.schemas import (
     ActionOut,
@@ -84,6 +85,15 @@ def get_leaderboard_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+@router.get("/phases/{phase_id}/centre-comparisons", response_model=CentreComparisonsOut)
+def get_centre_comparisons(
+    phase_id: int, _: OrganiserUser, session: SessionDep, paradigm: ParadigmQuery = None
+) -> CentreComparisonsOut:
+    """Does each metric differ between centres? Team-level Mann-Whitney U per centre pair,
+    Benjamini-Hochberg-adjusted over all comparisons (organisers)."""
+    return centre_comparisons(session, phase_id=phase_id, paradigm=paradigm)
 
 
 @router.post("/phases/{phase_id}/leaderboard/publish", response_model=ActionOut)

@@ -20,6 +20,7 @@ from backend.leaderboard.ranked import Ranked, rank_phase
 from backend.leaderboard.schemas import Board, View
 from backend.leaderboard.shaped import shape
 from backend.leaderboard.visibility import hidden_note, is_public
+from backend.teams.models import Team
 
 __all__ = ["get_board", "is_organiser", "load_phase"]
 
@@ -80,13 +81,28 @@ def get_board(
     note = hidden_note(ctx.phase, now=utcnow())
     if not public and not organiser:
         return _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+    current, teams = _stamp(session, ctx)
+    key = (phase_id, view, paradigm, centre)
+
+    def build() -> Board:
+        ranked = _ranked(session, ctx, teams, current, view=view, paradigm=paradigm)
+        base = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        base = base.model_copy(update={"public": public, "hidden": False})
+        return shape(ranked, base, centre=centre, paradigm=paradigm)
+
+    built: Board = cache.BOARDS.get_or_build(("board", *key), current, build)
+    return built
+
+
+def _stamp(session: Session, ctx: PhaseContext) -> tuple[tuple[object, ...], list[Team]]:
+    """What a cached board of the phase was built from, and the challenge's teams."""
     # Teams, cases and settings are read on every request anyway (a few dozen
     # rows each), so they join the stamp: a renamed or newly affiliated team, an
     # edited test set or another selection rule is never served stale, whoever
     # forgot to bump the generation.
     teams = repository.challenge_teams(session, challenge_id=ctx.challenge.id)
     current = (
-        cache.stamp(session, phase_id=phase_id),
+        cache.stamp(session, phase_id=ctx.phase.id),
         ctx.phase.leaderboard_visibility,
         ctx.phase.ranking_selection,
         repr(ctx.phase.ranking),
@@ -95,19 +111,43 @@ def get_board(
         tuple((c.id, c.key, c.centre) for c in ctx.cases),
         tuple((t.id, t.name, t.organiser_affiliated) for t in teams),
     )
-    key = (phase_id, view, paradigm, centre)
+    return current, teams
 
+
+def _ranked(
+    session: Session,
+    ctx: PhaseContext,
+    teams: list[Team],
+    current: tuple[object, ...],
+    *,
+    view: View,
+    paradigm: str | None,
+) -> Ranked:
     def rank() -> Ranked:
         return rank_phase(session, ctx, teams, view=view, paradigm=paradigm)
 
-    def build() -> Board:
-        ranked: Ranked = cache.BOARDS.get_or_build(("ranked", *key[:3]), current, rank)
-        base = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
-        base = base.model_copy(update={"public": public, "hidden": False})
-        return shape(ranked, base, centre=centre, paradigm=paradigm)
+    found: Ranked = cache.BOARDS.get_or_build(
+        ("ranked", ctx.phase.id, view, paradigm), current, rank
+    )
+    return found
 
-    built: Board = cache.BOARDS.get_or_build(("board", *key), current, build)
-    return built
+
+def ranked_for_organisers(session: Session, *, phase_id: int, paradigm: str | None) -> Ranked:
+    """The organisers' view's ranking of a phase (cached with the boards).
+
+    Raises
+    ------
+    DomainError
+        404 for an unknown phase, 422 for an unknown paradigm.
+    """
+    ctx = load_phase(session, phase_id)
+    if paradigm is not None and paradigm not in ctx.task.paradigms:
+        raise DomainError(
+            f"paradigm {paradigm!r} is not one of this task's: {', '.join(ctx.task.paradigms)}",
+            422,
+        )
+    current, teams = _stamp(session, ctx)
+    return _ranked(session, ctx, teams, current, view="organisers", paradigm=paradigm)
 
 
 def _empty_board(

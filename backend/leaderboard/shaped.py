@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 
+# scipy.stats takes a second to import: pay it when the API starts, not on a first board.
+import scipy.stats  # noqa: F401
+
 from backend.leaderboard.entries import Entry
 from backend.leaderboard.ranked import Ranked
 from backend.leaderboard.schemas import (
