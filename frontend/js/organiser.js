@@ -1,7 +1,8 @@
 // The organisers' page: every team (affiliated ones marked), the unpublished board,
 // the publish button, any submission's per-case scores and the re-score button.
 
-import { renderBoard } from "./board.js";
+import { mountBoard } from "./board.js";
+import { organiserPanels } from "./boardorg.js";
 import { api, clear, currentUser, el, fmt, fmtDate, bootChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
 
 const page = document.getElementById("page");
@@ -182,7 +183,8 @@ async function showPhase() {
     el("label", { class: "inline", for: "team-select" }, "Team", teamSelect),
     teamArea,
   );
-  renderBoard(boardArea, board, { csvQuery: "?view=organisers" });
+  mountBoard(boardArea, { phase: phaseId, view: "organisers" });
+  organiserPanels(area, phaseId);
 }
 
 function showPhases() {

@@ -1,6 +1,7 @@
 // The team page: sign in, pick a phase, see the team's submissions, quota and ledger,
 // and upload a container with a progress bar (XMLHttpRequest upload events).
 
+import { writeupForm } from "./writeupform.js";
 import { API, api, clear, currentUser, el, fmtBytes, fmtDate, getToken, bootChallenge, phasePicker, say, setToken, signInForm } from "./common.js";
 
 const page = document.getElementById("page");
@@ -163,6 +164,7 @@ async function showPhase() {
   area.append(head, lists);
   const history = await refresh(head, lists);
   if (history) area.insertBefore(uploadForm(history, () => refresh(head, lists)), lists);
+  if (history) area.insertBefore(writeupForm(phaseId), lists);
 }
 
 function showPhases() {

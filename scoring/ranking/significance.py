@@ -22,6 +22,9 @@ import numpy.typing as npt
 
 from scoring.ranking.metrics import FloatArray
 
+#: Below 50 non-zero differences without ties the Wilcoxon p-value is exact (R's rule).
+EXACT_WILCOXON_MAX = 49
+
 #: Above this many pairs of values the Mann–Whitney p-value comes from the normal
 #: approximation; at or below, from the exact distribution (as the paper's values do).
 EXACT_MANN_WHITNEY_MAX = 2500
@@ -104,10 +107,12 @@ def wilcoxon_better(keys: FloatArray) -> FloatArray:
 
     Notes
     -----
-    Zero differences are dropped (``zero_method="wilcox"``, as R's
-    ``wilcox.test``); the p-value is exact for up to 50 non-zero differences
-    without ties and otherwise from the normal approximation with continuity
-    correction (scipy's ``method="auto"``, R's default).
+    As R's ``wilcox.test(paired = TRUE)``: zero differences are dropped
+    (``zero_method="wilcox"``); the p-value is exact for fewer than 50
+    differences with no zero and no tie among them, otherwise it comes from the
+    normal approximation with tie and continuity corrections. (scipy's own ``"auto"``
+    would run a permutation test on small samples with ties, which is far
+    slower and not what challenge reports use.)
     """
     from scipy import stats  # noqa: PLC0415 - a second of imports the scorer never needs
 
@@ -117,15 +122,27 @@ def wilcoxon_better(keys: FloatArray) -> FloatArray:
         return out
     i, j = np.nonzero(~np.eye(n, dtype=bool))
     diff = keys[i] - keys[j]
-    zero = ~diff.any(axis=1)
+    nonzero = diff != 0
+    counts = nonzero.sum(axis=1)
     p = np.ones(i.size)
-    test = np.flatnonzero(~zero)
-    if test.size:
+    # Ties among the absolute differences of a row (zeros count, as in R).
+    ordered = np.sort(np.abs(diff), axis=1)
+    tied = (np.diff(ordered, axis=1) == 0).any(axis=1) | (counts < diff.shape[1])
+    exact = (counts > 0) & ~tied & (counts <= EXACT_WILCOXON_MAX)
+    approx = (counts > 0) & ~exact
+    for rows, method in ((np.flatnonzero(exact), "exact"), (np.flatnonzero(approx), "asymptotic")):
+        if rows.size == 0:
+            continue
         with np.errstate(all="ignore"):
             res = stats.wilcoxon(
-                diff[test], axis=1, alternative="less", zero_method="wilcox", correction=True
+                diff[rows],
+                axis=1,
+                alternative="less",
+                zero_method="wilcox",
+                correction=True,
+                method=method,
             )
-        p[test] = np.where(np.isnan(res.pvalue), 1.0, res.pvalue)
+        p[rows] = np.where(np.isnan(res.pvalue), 1.0, res.pvalue)
     out[i, j] = p
     return out
 

@@ -168,3 +168,32 @@ def test_published_p_values_adjusted_give_the_same_decision() -> None:
 
 def test_centre_comparisons_skip_empty_sides() -> None:
     assert compare_centres({"dice": {"A": [0.5], "B": []}}) == []
+
+
+def _r_normal_approximation_less(d: np.ndarray) -> float:
+    """R's wilcox.test(paired = TRUE, alternative = "less", exact = FALSE, correct = TRUE)."""
+    d = d[d != 0]
+    n = d.size
+    r = stats.rankdata(np.abs(d))
+    v = r[d > 0].sum()
+    _, ties = np.unique(r, return_counts=True)
+    sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (ties**3 - ties).sum() / 48)
+    z = (v - n * (n + 1) / 4 + 0.5) / sigma
+    return float(stats.norm.cdf(z))
+
+
+def test_tied_or_zero_differences_use_rs_normal_approximation() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        # Rounded scores: ties and zero differences, as per-case Dice of empty cases give.
+        keys = np.round(rng.uniform(0, 1, size=(3, 12)), 1)
+        p = wilcoxon_better(keys)
+        for i, j in itertools.permutations(range(3), 2):
+            d = keys[i] - keys[j]
+            if not d.any():
+                assert p[i, j] == 1.0
+                continue
+            nz = np.abs(d[d != 0])
+            if np.unique(nz).size == nz.size and nz.size == d.size:
+                continue  # no tie, no zero: the exact branch, tested above
+            assert p[i, j] == pytest.approx(_r_normal_approximation_less(d), abs=1e-12)
