@@ -171,7 +171,8 @@ def test_team_column_and_header_stay_in_view_when_scrolled(page: Any, site: Site
     assert frame.evaluate("f => f.scrollLeft") > 300  # the table is wider than the frame
     box = frame.bounding_box()
     team = page.locator("#board tbody tr:first-child th.sticky-team").bounding_box()
-    assert box["x"] <= team["x"] and team["x"] + team["width"] <= box["x"] + box["width"]
+    assert box["x"] <= team["x"]
+    assert team["x"] + team["width"] <= box["x"] + box["width"]
     # Nothing covers it: the browser finds the team cell at its own centre.
     hit = page.evaluate(
         """() => { const c = document.querySelector('#board tbody tr:first-child th.sticky-team');
@@ -181,7 +182,7 @@ def test_team_column_and_header_stay_in_view_when_scrolled(page: Any, site: Site
     )
     assert hit is True
     header = page.locator('#board thead th[data-key="score"]').bounding_box()
-    assert header["y"] >= box["y"] - 1 and header["y"] < box["y"] + 40
+    assert box["y"] - 1 <= header["y"] < box["y"] + 40
 
 
 def test_reference_rows_intervals_and_label_versions(page: Any, site: Site) -> None:
@@ -232,7 +233,8 @@ def test_significance_map_and_strata(page: Any, site: Site) -> None:
 
 
 def test_mount_board_into_any_element(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/team.html", wait_until="domcontentloaded")  # any page of the site, without the board's CSS
+    # Any page of the site, one that does not link the board's CSS.
+    page.goto(f"{site.url}/team.html", wait_until="domcontentloaded")
     page.evaluate(
         """async ([slug]) => {
             const host = document.createElement('div');
