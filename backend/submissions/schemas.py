@@ -20,7 +20,8 @@ class SubmissionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    team_id: int
+    #: None for an organiser's reference entry (``backend.references``).
+    team_id: int | None
     phase_id: int
     slot: int | None
     status: SubmissionStatus

@@ -83,6 +83,12 @@ def test_organisers_add_reference_predictions_for_the_worker_to_score(
     assert stored == ["c1.nii.gz", "c2.nii.gz"]
     # Sent after the commit by name, like any evaluation: the worker sees no image and scores.
     assert jobs.sent == [Job(task_name="evaluate_submission", args=(sub.id,), queue="evaluation")]
+    # Organisers follow it like any submission; no team sees it.
+    seen = client.get(f"/api/v1/submissions/{sub.id}", headers=world.headers("organiser"))
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["team_id"] is None
+    r = client.get(f"/api/v1/submissions/{sub.id}", headers=world.headers("team_a"))
+    assert r.status_code == 404
     (event,) = _actions(db_session, "reference.add")
     assert event.after["kind"] == "human"  # type: ignore[index]
 
