@@ -38,7 +38,7 @@ ViewQuery = Annotated[
 ]
 
 
-@router.get("/phases/{phase_id}/leaderboard", response_model=Board)
+@router.get("/phases/{phase_id}/leaderboard", response_model=Board, response_class=Response)
 def get_leaderboard(
     *,
     phase_id: int,
@@ -47,15 +47,16 @@ def get_leaderboard(
     centre: CentreQuery = None,
     paradigm: ParadigmQuery = None,
     view: ViewQuery = "public",
-) -> Board:
+) -> Response:
     """The phase's ranking: every metric value and rank, mean rank, position, stability.
 
     Hidden boards (final phases until published) come back with `hidden: true`,
     a `hidden_note` and no rows, except to organisers.
     """
-    return service.get_board(
+    body = service.get_board_json(
         session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(

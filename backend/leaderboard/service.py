@@ -9,6 +9,8 @@ phase, view and paradigm; one shaped response per centre filter on top.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
@@ -22,10 +24,10 @@ from backend.leaderboard.shaped import shape
 from backend.leaderboard.visibility import hidden_note, is_public
 from backend.teams.models import Team
 
-__all__ = ["get_board", "is_organiser", "load_phase"]
+__all__ = ["get_board", "get_board_json", "is_organiser", "load_phase"]
 
 
-def get_board(
+def _resolve(
     session: Session,
     *,
     phase_id: int,
@@ -33,7 +35,7 @@ def get_board(
     view: View = "public",
     centre: str | None = None,
     paradigm: str | None = None,
-) -> Board:
+) -> _Resolved:
     """The phase's leaderboard for a view and filter, from the cache when still current.
 
     Parameters
@@ -54,8 +56,9 @@ def get_board(
 
     Returns
     -------
-    Board
-        With no rows when the board is hidden from this viewer.
+    _Resolved
+        The board (no rows when it is hidden from this viewer), its cache key
+        and stamp (None for a hidden board, which is not cached).
 
     Raises
     ------
@@ -80,7 +83,8 @@ def get_board(
     public = is_public(ctx.phase)
     note = hidden_note(ctx.phase, now=utcnow())
     if not public and not organiser:
-        return _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        empty = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        return _Resolved(empty, None, None)
     current, teams = _stamp(session, ctx)
     key = (phase_id, view, paradigm, centre)
 
@@ -91,7 +95,54 @@ def get_board(
         return shape(ranked, base, centre=centre, paradigm=paradigm)
 
     built: Board = cache.BOARDS.get_or_build(("board", *key), current, build)
-    return built
+    return _Resolved(built, key, current)
+
+
+def get_board(
+    session: Session,
+    *,
+    phase_id: int,
+    user: User | None,
+    view: View = "public",
+    centre: str | None = None,
+    paradigm: str | None = None,
+) -> Board:
+    """The phase's leaderboard for a view and filter, from the cache when still current.
+
+    See :func:`_resolve` for the parameters and errors.
+    """
+    return _resolve(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    ).board
+
+
+def get_board_json(
+    session: Session,
+    *,
+    phase_id: int,
+    user: User | None,
+    view: View = "public",
+    centre: str | None = None,
+    paradigm: str | None = None,
+) -> bytes:
+    """:func:`get_board` serialised, the bytes cached with the board: a large board (intervals
+    and significance maps) costs its serialisation once per version, not per request."""
+    found = _resolve(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    )
+    if found.key is None:
+        return found.board.model_dump_json().encode()
+    data: bytes = cache.BOARDS.get_or_build(
+        ("json", *found.key), found.current, lambda: found.board.model_dump_json().encode()
+    )
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    board: Board
+    key: tuple[object, ...] | None
+    current: tuple[object, ...] | None
 
 
 def _stamp(session: Session, ctx: PhaseContext) -> tuple[tuple[object, ...], list[Team]]:

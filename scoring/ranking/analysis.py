@@ -170,7 +170,8 @@ def analyse(
         boot_scopes = _per_scope(table, boot, p)
         for scope, by_metric in boot_scopes.items():
             stacked = np.stack([by_metric[m] for m in metrics], axis=1)  # (entries, m, samples)
-            low, high = np.percentile(stacked, [tail, 100 - tail], axis=-1)
+            # The stack is our own copy: let the partial sort work in place.
+            low, high = np.percentile(stacked, [tail, 100 - tail], axis=-1, overwrite_input=True)
             values.setdefault(p, {})[scope] = {
                 t: {m: float(point_scopes[scope][m][i, 0]) for m in metrics}
                 for i, t in enumerate(table.teams)

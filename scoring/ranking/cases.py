@@ -195,7 +195,7 @@ def metrics_of_sums(
     >>> m["lesion_dice_per_case"].tolist()
     [[0.5], [0.0]]
     """
-    values = metrics_from_sums(sums)
+    values = metrics_from_sums(sums, metrics)
     worst = worst_metrics(metrics)
     return {m: np.where(present[:, None], values[m], worst[m]) for m in metrics}
 
@@ -323,9 +323,12 @@ def pooled_values(table: CaseTable, ev: Evaluation, paradigm: str) -> dict[str, 
     The weighted sums of the centres add up to the sums over all cases, since
     every case belongs to one centre; needs ``evaluate(..., keep_sums=True)``.
     """
-    total = sum(ev.sums[paradigm][c] for c in table.centres)
+    first, *rest = (ev.sums[paradigm][c] for c in table.centres)
+    total = first.copy()
+    for more in rest:
+        total += more
     present = np.any([table.present[paradigm][c] for c in table.centres], axis=0)
-    return metrics_of_sums(np.asarray(total), present, table.metric_sets[paradigm])
+    return metrics_of_sums(total, present, table.metric_sets[paradigm])
 
 
 def subset_rows(table: CaseTable, names: Sequence[str]) -> list[int]:
