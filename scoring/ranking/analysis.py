@@ -72,6 +72,30 @@ class Analysis:
     confidence: float
 
 
+def percentiles(values: FloatArray, qs: Sequence[float]) -> list[FloatArray]:
+    """numpy's default (linear) percentiles along the last axis of finite values, from one
+    partial sort of ``values`` in place (no NaN pass, no copy: a board's intervals are
+    millions of numbers).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(3, 1001))
+    >>> got = percentiles(x.copy(), [2.5, 97.5])
+    >>> bool(np.allclose(got, np.percentile(x, [2.5, 97.5], axis=-1)))
+    True
+    """
+    n = values.shape[-1]
+    positions = [q / 100 * (n - 1) for q in qs]
+    kth = sorted({int(np.floor(x)) for x in positions} | {int(np.ceil(x)) for x in positions})
+    values.partition(kth, axis=-1)
+    out = []
+    for x in positions:
+        lo, hi = int(np.floor(x)), int(np.ceil(x))
+        below, above = values[..., lo], values[..., hi]
+        out.append(below + (x - lo) * (above - below))
+    return out
+
+
 def _per_scope(table: CaseTable, ev: Evaluation, paradigm: str) -> dict[str, dict[str, FloatArray]]:
     """``out[scope][metric]``: ``(entries, samples)`` for every centre and pooled."""
     out = {c: ev.values[paradigm][c] for c in table.centres}
