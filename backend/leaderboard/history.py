@@ -208,8 +208,9 @@ def publish(session: Session, *, phase_id: int, actor: User) -> ActionOut:
 def rescore(session: Session, *, submission_id: int, actor: User, queue: str) -> ActionOut:
     """Queue a finished submission for another run and scoring (audited).
 
-    The submission leaves the board until the new evaluation succeeds (the
-    team's previous succeeded one counts meanwhile, under ``latest``).
+    Its previous evaluation keeps it on the board, marked as re-running, until
+    the new run succeeds; a failed re-run takes it off (the team's previous
+    succeeded submission then counts, under ``latest``).
 
     Raises
     ------
