@@ -23,19 +23,12 @@ from backend.jobs import RecordingJobQueue
 from backend.main import create_app
 from tests.backend.leaderboard_seed import ReferenceSpec, Seeded, TeamSpec, seed_phase
 from tests.backend.live import serve
-from tests.conftest import require_env
 from tests.fixtures.database import PostgresDatabases
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 TEAMS = [
     TeamSpec(name=name, qualities=[q])
     for name, q in (
@@ -102,17 +95,6 @@ def site(
             yield Site(url=base, seeded=seeded)
     finally:
         engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(executable).exists():
-        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

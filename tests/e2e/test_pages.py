@@ -7,7 +7,6 @@ phase; one browser serves every test.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from backend.main import create_app
 from tests.backend.leaderboard_seed import Seeded, TeamSpec, seed_phase
 from tests.backend.live import serve
 from tests.backend.tarballs import image_tarball
-from tests.conftest import require_env
 from tests.fixtures.database import PostgresDatabases
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -33,14 +31,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 PASSWORD = "correct horse battery"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Names in reverse alphabetical order of quality, so sorting by name visibly reorders.
 TEAMS = [
     TeamSpec(name="Zulu", qualities=[0.92], email="zulu@example.org"),
@@ -98,17 +88,6 @@ def site(
             yield Site(url=base, live=live, hidden=hidden)
     finally:
         engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
-    if not Path(executable).exists():
-        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

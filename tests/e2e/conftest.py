@@ -1,0 +1,47 @@
+"""One Chromium for every browser test of a session (two Playwright sync loops cannot coexist)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_env
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (``PODIUM_TEST_CHROMIUM`` to use another)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = os.environ.get("PODIUM_TEST_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        require_env("PODIUM_TEST_CHROMIUM", f"Chromium at {executable}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_board_caches() -> Iterator[None]:
+    """Each module serves its own fresh database from this process, where ids restart at 1:
+    the process-wide board caches must not carry one database's boards into the next."""
+    from backend.leaderboard import cache  # noqa: PLC0415 - only for modules that use it
+
+    cache.BOARDS.clear()
+    cache.RESULTS.clear()
+    yield
+    cache.BOARDS.clear()
+    cache.RESULTS.clear()
