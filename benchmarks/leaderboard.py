@@ -85,6 +85,11 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=20, help="cold requests")
     parser.add_argument("--warm", type=int, default=300, help="warm requests")
     parser.add_argument("--bootstrap-teams", type=int, default=10)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no reference entries and the default rules (min ties), as before issue 15",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,8 +114,8 @@ def main() -> None:
                 paradigms=PARADIGMS,
                 selection=RankingSelection.LATEST,
                 noise=0.1,
-                ranking=RANKING,
-                references=REFERENCES,
+                ranking={} if args.plain else RANKING,
+                references=() if args.plain else REFERENCES,
             )
             session.commit()
         phase_id = seeded.phase.id

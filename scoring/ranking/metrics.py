@@ -151,8 +151,11 @@ def case_quantities(results: Sequence[CaseResult], *, mode: Mode) -> FloatArray:
 
 
 def _ratio(num: FloatArray, den: FloatArray, *, empty: float) -> FloatArray:
-    safe = np.where(den > 0, den, 1.0)
-    return np.where(den > 0, num / safe, empty)
+    """``num / den``, ``empty`` where ``den`` is 0 (one division pass, no temporaries)."""
+    num, den = np.broadcast_arrays(np.asarray(num, dtype=np.float64), den)
+    out = np.full(num.shape, empty, dtype=np.float64)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
 
 
 def metrics_from_sums(
