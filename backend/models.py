@@ -6,9 +6,11 @@ from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, 
 from backend.db import Base
 from backend.leaderboard.models import LeaderboardGeneration
 from backend.notifications.models import ChallengeWebhook
+from backend.references.models import ReferenceEntry
 from backend.registry.models import RegistryEvent
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
+from backend.writeups.models import Writeup
 
 __all__ = [
     "AccountToken",
@@ -27,9 +29,11 @@ __all__ = [
     "Phase",
     "QuotaLedgerEntry",
     "RateLimitHit",
+    "ReferenceEntry",
     "RegistryEvent",
     "Submission",
     "Task",
     "Team",
     "User",
+    "Writeup",
 ]

@@ -6,6 +6,7 @@ synthetic dataset of :mod:`demo.data`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,18 @@ CLOSES_AT = "2099-12-31T23:59:59Z"
 
 CaseList = Sequence[tuple[str, str]]
 
+#: The TriALS paper's ranking rules (average ties, dataset metrics), reference entries of
+#: every kind ranked among the teams as the paper ranks off-the-shelf models, except human
+#: readers, shown beside the ranking as its inter-reader ceiling; lesion-size strata at
+#: bounds that split the synthetic lesions (158-16,000 mm³) into thirds.
+RANKING: dict[str, Any] = {
+    "ties": "average",
+    "aggregation": "dataset",
+    "references": {"baseline": "ranked", "off-the-shelf": "ranked", "human": "unranked"},
+    "significance_metric": "lesion_dice_per_case",
+    "size_strata_mm3": [1000, 5000],
+}
+
 
 def _cases(keys: CaseList, *, modality: str) -> list[dict[str, Any]]:
     return [
@@ -59,6 +72,7 @@ def _phases(
             "submission_limit": 20,
             "leaderboard_visibility": "live",
             "ranking_selection": "latest",
+            "ranking": copy.deepcopy(RANKING),
             **common,
             "cases": _cases(validation, modality=modality),
             "sample_cases": _cases(samples, modality=modality),
@@ -71,6 +85,9 @@ def _phases(
             # A final board is hidden until published after closing, whatever is set here.
             "leaderboard_visibility": "hidden_until_close",
             "ranking_selection": "latest",
+            "ranking": copy.deepcopy(RANKING),
+            # As TriALS asked: a write-up (PDF) with every final container.
+            "writeup": {"required": True, "max_mb": 20},
             **common,
             "cases": _cases(final, modality=modality),
             "sample_cases": _cases(samples, modality=modality),

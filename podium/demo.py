@@ -34,8 +34,9 @@ from backend.enums import Role
 from backend.errors import DomainError
 from podium import registry
 from podium.embedded import EmbeddedService, build_service, resume_unfinished
-from podium.images import REPO, TEAMS, ImageBuildError, build_team_image
-from podium.seed import Api, Seeded, SeedError, apply_challenge, submit_once, team_access, wait_for
+from podium.images import REPO, TEAMS, ImageBuildError
+from podium.seed import Seeded, SeedError
+from podium.seed_demo import seed_demo
 from worker.config import WorkerSettings
 
 ORGANISER_EMAIL = "organiser@demo.podium.example.org"
@@ -150,50 +151,6 @@ def migrate_and_bootstrap(
             return token
     finally:
         engine.dispose()
-
-
-def seed(
-    *, base_url: str, root: Path, challenge_file: Path, organiser: str, known: dict[str, str]
-) -> Seeded:
-    """Challenge, inputs, labels, teams, images and one submission per team and task."""
-    api = Api(base_url)
-    try:
-        challenge = apply_challenge(
-            api, organiser=organiser, challenge_file=challenge_file, say=say
-        )
-        seeded = Seeded(
-            phases={
-                task["slug"]: next(p["id"] for p in task["phases"] if p["slug"] == "validation")
-                for task in challenge["tasks"]
-            }
-        )
-        for team in TEAMS:
-            seeded.teams.append(
-                team_access(
-                    api, team=team, organiser=organiser, known_token=known.get(team.email), say=say
-                )
-            )
-        submitted: dict[int, tuple[str, str]] = {}
-        for team, access in zip(TEAMS, seeded.teams, strict=True):
-            knobs = ", ".join(team.defines) or "default build"
-            say(f"building the {team.name} model ({team.tag}; {knobs})")
-            tarball = build_team_image(team, out=root / "images" / f"{team.slug}.tar.gz")
-            for task, phase_id in seeded.phases.items():
-                entry = submit_once(api, token=access.token, phase_id=phase_id, tarball=tarball)
-                if entry is None:
-                    continue
-                submission_id, new = entry
-                verb = "submitted to" if new else "is still being evaluated on"
-                say(f"{team.name} {verb} {task}/validation (submission {submission_id})")
-                submitted[submission_id] = (access.token, f"{team.name} {task}")
-        if submitted:
-            say(f"evaluating {len(submitted)} submissions in-process")
-            wait_for(api, submissions=submitted, timeout_s=EVALUATION_TIMEOUT_S, say=say)
-        else:
-            say("every team has entered already")
-        return seeded
-    finally:
-        api.close()
 
 
 def banner(*, base_url: str, root: Path, seeded: Seeded, organiser: str) -> None:
@@ -369,7 +326,9 @@ class Demo:
             threading.Event().wait(0.05)
         say(f"Podium is running at {self.base_url} (seeding the demo)")
         try:
-            seeded = seed(
+            seeded = seed_demo(
+                say=say,
+                timeout_s=EVALUATION_TIMEOUT_S,
                 base_url=self.base_url,
                 root=self.root,
                 challenge_file=challenge_file,

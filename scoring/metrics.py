@@ -24,6 +24,7 @@ from scoring.errors import CaseInputError
 from scoring.geometry import check_geometry
 from scoring.io import read_lesion_modes
 from scoring.labelcase import LabelCase
+from scoring.lesion_sizes import size_record
 from scoring.lesions import detect, match
 from scoring.results import LESION_METRICS, CaseResult, CaseStatus, Mode
 from scoring.surface import group_surface, voxel_surface_distances
@@ -136,6 +137,15 @@ def score_components(
         result.lesions.append(entry)
     result.lesion_count = len(result.lesions)
     result.lesion_sums = {m: float(sum(e[m] for e in result.lesions)) for m in LESION_METRICS}
+    sizes = size_record(
+        groups,
+        detected_at[0.5],
+        pred_sizes=pred.sizes,
+        ref_sizes=ref.sizes,
+        voxel_mm3=float(np.prod(spacing)),
+    )
+    result.ref_lesion_mm3, result.ref_lesion_detected = sizes.ref_mm3, sizes.ref_detected
+    result.fp_lesion_mm3 = sizes.fp_mm3
     return result
 
 

@@ -53,6 +53,7 @@ from worker.transitions import (
     persist,
     transition,
 )
+from worker.uploaded import is_uploaded, score_uploaded
 
 log = structlog.get_logger(__name__)
 
@@ -138,6 +139,15 @@ def _fail(
         )
     else:
         transition(context, plan, expect=expect, to=SubmissionStatus.FAILED, failure=failure)
+
+
+def _score_uploaded(context: WorkerContext, plan: Plan, timings: Timings) -> None:
+    workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        score_uploaded(context, plan, timings, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
@@ -271,7 +281,10 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
     beating.start()
     fault: Outcome | None = None
     try:
-        _execute(context, plan, timings)
+        if is_uploaded(plan):  # a reference entry's predictions: nothing to run
+            _score_uploaded(context, plan, timings)
+        else:
+            _execute(context, plan, timings)
     except InfrastructureError as exc:
         fault = infrastructure_fault(context, plan, exc)
     except Exception as exc:

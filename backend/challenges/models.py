@@ -93,6 +93,10 @@ class Phase(Base):
     #: The ``container:`` block as written (``backend.challenges.contract``); NULL: the
     #: original run contract.
     container: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    #: The YAML ``ranking:`` block (backend.leaderboard.rules.RankingRules), ``{}`` = defaults.
+    ranking: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The YAML ``writeup:`` block (backend.writeups.rules.WriteupRules), ``{}`` = defaults.
+    writeup: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     task: Mapped[Task] = relationship(back_populates="phases", lazy="raise")
     cases: Mapped[list[Case]] = relationship(back_populates="phase", lazy="raise")

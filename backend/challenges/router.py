@@ -202,6 +202,7 @@ async def upload_labels(
                 files=files,
                 storage=storage,
                 actor=organiser,
+                rescore_queue=settings.evaluation_queue,
             )
         )
     finally:

@@ -6,7 +6,6 @@ like a case that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from fastapi import APIRouter
@@ -18,7 +17,7 @@ from backend.challenges import repository
 from backend.challenges.models import Case
 from backend.deps import SessionDep, StorageDep
 from backend.errors import NotFoundError
-from backend.storage import Readable, Storage, StorageError
+from backend.storage import Storage, StorageError, read_chunks
 from scoring.formats import EXTENSIONS
 
 _CHUNK = 1024 * 1024
@@ -42,21 +41,13 @@ def _sample(session: Session, phase_id: int, key: str) -> Case:
     raise NotFoundError("sample case", key)
 
 
-def _chunks(stream: Readable) -> Iterator[bytes]:
-    try:
-        while chunk := stream.read(_CHUNK):
-            yield chunk
-    finally:
-        stream.close()
-
-
 def _file(storage: Storage, key: str, name: str) -> StreamingResponse:
     try:
         stream = storage.open(key)
     except (StorageError, ValueError) as exc:
         raise NotFoundError("file", name) from exc
     return StreamingResponse(
-        _chunks(stream),
+        read_chunks(stream),
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -50,6 +50,10 @@ class PhaseOut(BaseModel):
             return value
         return contract_of(value, memory_limit_mb=info.data["memory_limit_mb"]).describe()
 
+    #: The phase's ``ranking:`` and ``writeup:`` blocks (``{}``: the defaults).
+    ranking: dict[str, Any]
+    writeup: dict[str, Any]
+
 
 class TaskOut(BaseModel):
     """A task with its phases."""

@@ -20,6 +20,7 @@ from backend.challenges.contract import stored_block
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
+from backend.leaderboard.relabel import rescore_on_activation
 from backend.storage import Storage, StorageError, remove_on_rollback
 
 _PHASE_FIELDS = (
@@ -35,6 +36,8 @@ _PHASE_FIELDS = (
     "leaderboard_visibility",
     "ranking_selection",
     "container",
+    "ranking",
+    "writeup",
 )
 
 
@@ -173,6 +176,7 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
         for phase_spec in task_spec.phases:
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
             phase_values["container"] = stored_block(phase_spec.container)
+            phase_values.update(phase_spec.stored_settings())
             phase = phases.get(phase_spec.slug)
             if phase is None:
                 phase = Phase(task_id=task.id, slug=phase_spec.slug, **phase_values)
@@ -271,11 +275,14 @@ def store_label_set(
     files: dict[str, CaseFile],
     storage: Storage,
     actor: User | None,
+    rescore_queue: str | None = None,
 ) -> tuple[LabelSet, bool]:
     """Store ``files`` as the next, active label-set version of a task's paradigm.
 
     Returns the label set and whether it is new: identical content to an
     existing version returns that version (and activates it) instead.
+    Activating a version re-scores the task's phases on ``rescore_queue``
+    (``backend.leaderboard.relabel``).
     """
     task = repository.get_task(session, task_id)
     if task is None:
@@ -308,7 +315,7 @@ def store_label_set(
     for existing in repository.label_sets_of(session, task_id=task.id, paradigm=paradigm):
         if existing.sha256 == sha:
             if not existing.active:
-                _activate(session, existing, actor=actor)
+                _activate(session, existing, actor=actor, rescore_queue=rescore_queue)
             return existing, False
     challenge = session.get(Challenge, task.challenge_id)
     assert challenge is not None
@@ -337,11 +344,13 @@ def store_label_set(
     )
     session.add(label_set)
     session.flush()
-    _activate(session, label_set, actor=actor)
+    _activate(session, label_set, actor=actor, rescore_queue=rescore_queue)
     return label_set, True
 
 
-def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> None:
+def _activate(
+    session: Session, label_set: LabelSet, *, actor: User | None, rescore_queue: str | None
+) -> None:
     active = repository.active_label_sets(session, label_set.task_id).get(label_set.paradigm)
     repository.deactivate_label_sets(
         session, task_id=label_set.task_id, paradigm=label_set.paradigm
@@ -362,6 +371,7 @@ def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> N
             "sha256": label_set.sha256,
         },
     )
+    rescore_on_activation(session, task_id=label_set.task_id, actor=actor, queue=rescore_queue)
 
 
 def unpack_upload(

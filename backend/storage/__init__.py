@@ -7,7 +7,7 @@
   undoing writes when a transaction rolls back.
 """
 
-from backend.storage.base import Readable, Storage, StorageError, checked_key
+from backend.storage.base import Readable, Storage, StorageError, checked_key, read_chunks
 from backend.storage.factory import make_storage
 from backend.storage.filesystem import FilesystemStorage
 from backend.storage.s3 import S3Storage
@@ -33,6 +33,7 @@ __all__ = [
     "human_bytes",
     "make_storage",
     "move_into_place",
+    "read_chunks",
     "receive_stream",
     "remove_on_rollback",
     "remove_path",

@@ -13,7 +13,7 @@ reader can see it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -50,6 +50,15 @@ class Readable(Protocol):
     def close(self) -> None:
         """Release the file or connection."""
         ...
+
+
+def read_chunks(stream: Readable, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+    """An object's bytes in chunks (for a streamed response); closes the stream at the end."""
+    try:
+        while chunk := stream.read(chunk_bytes):
+            yield chunk
+    finally:
+        stream.close()
 
 
 class Storage(Protocol):

@@ -22,7 +22,8 @@ class SubmissionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    team_id: int
+    #: None for an organiser's reference entry (``backend.references``).
+    team_id: int | None
     phase_id: int
     slot: int | None
     status: SubmissionStatus
@@ -110,10 +111,10 @@ class CaseScoreOut(BaseModel):
 
 
 class CaseScoresOut(BaseModel):
-    """A submission's per-case scores from its latest evaluation."""
+    """A submission's per-case scores from its latest evaluation (``team`` null: a reference)."""
 
     submission_id: int
-    team: TeamRef
+    team: TeamRef | None
     evaluation_id: int | None
     scorer_version: str | None
     mode: str | None

@@ -29,6 +29,7 @@ from backend.submissions.pushed import Namespace, PinnedImage
 from backend.submissions.schemas import SubmissionOut
 from backend.teams import repository as teams
 from backend.teams.models import Team
+from backend.writeups.service import require_writeup
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ def check_can_submit(
     used = repository.slots_in_use(session, team_id=team.id, phase_id=phase.id)
     if used >= phase.submission_limit:
         raise DomainError(_quota_message(phase), 429)
+    require_writeup(session, phase=phase, team=team)
     return SubmitContext(phase=phase, task=task, challenge=challenge, team=team, started_at=now)
 
 
@@ -207,10 +209,12 @@ def get_visible(session: Session, *, user: User, submission_id: int) -> Submissi
     return submission
 
 
-def teams_can_see(session: Session, *, user: User, team_id: int) -> bool:
-    """Whether ``user`` is in the team or an organiser."""
+def teams_can_see(session: Session, *, user: User, team_id: int | None) -> bool:
+    """Whether ``user`` is in the team or an organiser (``None``: a reference entry)."""
     if is_organiser(user):
         return True
+    if team_id is None:
+        return False
     team = teams.get_team(session, team_id)
     if team is None:
         return False

@@ -1,7 +1,8 @@
 """The README's run command, end to end: ``scripts/demo`` on a free port and a fresh data root.
 
-It seeds the challenge and three teams through the HTTP API and evaluates their
-containers on the real Docker engine; the test adds one more submission with
+It seeds the challenge, six teams and each validation board's reference entries (a
+baseline container, a second reader's masks) through the HTTP API and evaluates them
+on the real Docker engine; the test adds one more submission with
 ``examples/submit.py`` (pushed to the demo's registry), reads the public board in
 Chromium, stops the demo with SIGINT, runs it a second time on the same data root
 (nothing is duplicated) and checks that a taken port is refused with a readable
@@ -26,10 +27,16 @@ import pytest
 from tests.support.demo import READY, DemoProcess, free_port, start_demo
 
 REPO = Path(__file__).resolve().parents[2]
-#: The demo's teams by skill (examples/threshold-model/README.md); the third is the
-#: organisers' own team, ranked only on the organisers' page.
-PUBLIC_ORDER = ["Hepatica", "Cautious Lesions"]
-AFFILIATED = "Organisers' Baseline"
+#: The demo's six teams (podium/images.py), the best first; three enter Task 1 only.
+TEAMS = [
+    "Hepatica",
+    "Cautious Lesions",
+    "Soft Edges",
+    "Wide Net",
+    "Sharp Cut",
+    "Big Lesions Only",
+]
+BASELINE, HUMAN = "Threshold baseline", "Second reader"
 
 
 def _start(env: dict[str, str]) -> DemoProcess:
@@ -90,6 +97,14 @@ def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -
         teams = page.locator("#board tbody tr").evaluate_all(
             "rows => rows.map(r => r.dataset.team)"
         )
+        # Every feature of the board on the first screen a newcomer opens.
+        assert "lower is better" in page.inner_text("#board-reading")
+        assert page.locator('#board tbody tr[data-kind="baseline"]').count() == 1
+        assert page.locator('#board tbody tr[data-kind="human"]').count() == 1
+        assert page.locator("figure.sigmap rect.better").count() > 0
+        assert page.locator("table.strata tbody tr").count() == len(teams)
+        assert page.locator(".writeup-link").count() >= len(TEAMS)
+        assert "venous v1" in page.inner_text("#label-versions")
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         context.close()
@@ -125,8 +140,8 @@ def test_demo_fills_the_board_and_stops_cleanly(
             (Path(demo_env["PODIUM_DATA_ROOT"]) / "demo" / "credentials.json").read_text()
         )
         teams = {t["name"]: t for t in credentials["teams"]}
-        assert sorted(teams) == sorted([*PUBLIC_ORDER, AFFILIATED])
-        assert [t["affiliated"] for t in credentials["teams"]].count(True) == 1
+        assert sorted(teams) == sorted(TEAMS)
+        assert not any(t["affiliated"] for t in credentials["teams"])
         phase = credentials["phases"]["task1"]
 
         # One more submission, as a team sends it: pushed to the demo's registry.
@@ -150,17 +165,23 @@ def test_demo_fills_the_board_and_stops_cleanly(
 
         with httpx.Client(base_url=url, timeout=30) as client:
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
-            assert [r["team"] for r in board["rows"]] == PUBLIC_ORDER
+            order = [r["team"] for r in board["rows"]]
+            assert order[0] == "Hepatica"
+            assert sorted(order) == sorted([*TEAMS, BASELINE, HUMAN])
+            assert [r["position"] for r in board["rows"]] == [*range(1, 8), None]
+            assert (board["rows"][-1]["team"], board["rows"][-1]["kind"]) == (HUMAN, "human")
+            assert board["rules"]["ties"] == "average"
             assert client.get("/readyz").status_code == 200
             metrics = client.get("/metrics").text
-        # Three teams on two tasks, plus the one above.
-        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 7
+        # Six teams on Task 1, three on Task 2, a baseline and a second reader on each, and
+        # the one above.
+        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 14
         assert _metric(metrics, "podium_queue_length") == 0
         # One observation per attempt (an engine hiccup's retry would add one).
-        assert _metric(metrics, "podium_container_seconds_count") >= 7
+        assert _metric(metrics, "podium_container_seconds_count") >= 14
 
         screenshot = tmp_path / "leaderboard.png"
-        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
+        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == order
         if shots := os.environ.get("PODIUM_TEST_SCREENSHOTS"):
             Path(shots).mkdir(parents=True, exist_ok=True)
             (Path(shots) / "demo-leaderboard.png").write_bytes(screenshot.read_bytes())
