@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 import celery.apps.worker
 import structlog
 from celery.signals import setup_logging, worker_ready
+from celery.utils.log import get_multiprocessing_logger
 
 from backend.logs import configure_logging
 from worker.config import get_worker_settings
@@ -33,6 +35,13 @@ log = structlog.get_logger(__name__)
 def _configure_logging(**_: Any) -> None:
     settings = get_worker_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
+    # billiard's pool logger does not propagate, and Celery configures it only in the
+    # set-up this receiver replaces: without a handler its errors ("Process
+    # 'ForkPoolWorker-1' exited with 'signal 9 (SIGKILL)'") reach stderr as bare text.
+    pool_logger = get_multiprocessing_logger()
+    if pool_logger is not None:
+        pool_logger.handlers = list(logging.getLogger().handlers)
+        pool_logger.setLevel(logging.ERROR)
 
 
 def _announce(**_: Any) -> None:

@@ -4,7 +4,7 @@
 // renders into #pushed-images once someone is signed in, and stays hidden when this
 // Podium has no registry.
 
-import { api, clear, el, fmtDate, getToken, loadChallenge, say } from "./common.js";
+import { api, clear, csrfToken, el, fmtDate, loadChallenge, say } from "./common.js";
 
 const box = document.getElementById("pushed-images");
 let rendered = false;
@@ -156,11 +156,12 @@ async function render() {
 }
 
 function maybeRender() {
-  if (!rendered && getToken()) render();
+  // A session exists once the CSRF cookie set beside it does (the session cookie is HttpOnly).
+  if (!rendered && csrfToken()) render();
 }
 
 if (box) {
-  // The team page signs people in itself: render as soon as a token appears.
+  // The team page signs people in itself: render as soon as a session appears.
   new MutationObserver(maybeRender).observe(document.getElementById("content") || document.body, {
     childList: true,
     subtree: true,

@@ -1,7 +1,7 @@
 // The team's write-up for a phase: its method's name and link on the board, and the PDF
 // (required before submitting where the phase says so).
 
-import { API, api, el, fmtBytes, getToken, say } from "./common.js";
+import { api, el, fmtBytes, say, uploadFile } from "./common.js";
 
 /** A form to name the method and upload the write-up PDF; it shows what is stored. */
 export function writeupForm(phaseId) {
@@ -36,14 +36,7 @@ export function writeupForm(phaseId) {
     try {
       let w = await api(`/phases/${phaseId}/writeup/method`, { method: "PUT", body: { name: name.value, link: link.value } });
       if (pdf.files.length) {
-        const response = await fetch(`${API}/phases/${phaseId}/writeup.pdf`, {
-          method: "PUT",
-          headers: { Authorization: `Bearer ${getToken()}`, "Content-Type": "application/pdf" },
-          body: pdf.files[0],
-        });
-        const body = await response.json();
-        if (!response.ok) throw new Error(body.message || response.statusText);
-        w = body;
+        w = await uploadFile(`/phases/${phaseId}/writeup.pdf`, pdf.files[0], { method: "PUT" });
       }
       show(w);
       say(message, "Saved.", "ok");

@@ -202,6 +202,8 @@ def test_every_setting_reaches_the_containers(
     # ... from .env: every one not fixed by the file is a ${VARIABLE}.
     shared = raw["x-podium-env"]
     fixed = {"PODIUM_ENVIRONMENT", "PODIUM_JOB_BACKEND", "PODIUM_LOG_JSON"}
+    # The registry's addresses inside the stack (the service names) are the stack's own.
+    fixed |= {"PODIUM_REGISTRY_URL", "PODIUM_REGISTRY_NOTIFY_URL"}
     for key, value in shared.items():
         if key not in fixed:
             assert "${" in str(value), f"{key} cannot be set from .env"
