@@ -177,8 +177,9 @@ def test_demo_fills_the_board_and_stops_cleanly(
         # the one above.
         assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 14
         assert _metric(metrics, "podium_queue_length") == 0
-        # One observation per attempt (an engine hiccup's retry would add one).
-        assert _metric(metrics, "podium_container_seconds_count") >= 14
+        # One observation per container attempt (an engine hiccup's retry would add one): the
+        # second readers' masks are scored without a container, so 14 - 2.
+        assert _metric(metrics, "podium_container_seconds_count") >= 12
 
         screenshot = tmp_path / "leaderboard.png"
         assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == order
