@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field
 
 from backend.config import Settings
-from worker.runner.base import GIB, MIB, RunLimits
+from worker.runner.base import GIB, IMAGE_STALL_S, MIB, RunLimits
 
 
 class WorkerSettings(Settings):
@@ -80,7 +80,7 @@ class WorkerSettings(Settings):
     heartbeat_s: float = Field(default=10.0, gt=0)
     task_time_limit_s: int = Field(default=8 * 3600, gt=0)
     image_cache_bytes: int = Field(default=200 * GIB, ge=0)
-    image_stall_timeout_s: float = Field(default=600.0, gt=0)
+    image_stall_timeout_s: float = Field(default=IMAGE_STALL_S, gt=0)
     registry_pull_host: str = ""
     registry_pull_token_ttl_s: int = Field(default=4 * 3600, gt=0)
 

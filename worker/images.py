@@ -8,7 +8,8 @@
   the classic overlay2 store (image ID = config digest) and on the containerd
   store (image ID = manifest digest) alike, so nothing here assumes either.
 * A tarball is streamed to ``docker load`` while its sha256 is checked against
-  the one recorded at upload.
+  the one recorded at upload (:func:`worker.engine_load.load_accepted`, the
+  runner's one tarball path too, on either image store).
 * Both go through one per-worker cache with a disk budget
   (``PODIUM_IMAGE_CACHE_BYTES``): the least recently used images this worker
   brought in are removed when the budget is exceeded, never one that is in use
@@ -36,9 +37,11 @@ from backend.submissions import repository as submissions
 from backend.submissions.images import ImageToRun
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.engine_images import load, pull
+from worker.engine_images import pull
+from worker.engine_load import find_accepted, load_accepted
 from worker.image_cache import CacheEntry, CacheIndex, now, victims
 from worker.runner.base import ImageRef, InfrastructureError
+from worker.runner.imagestore import ImageStore as EngineStore
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +111,8 @@ class ImageStore:
         self.session_factory = session_factory
         self.storage = storage
         self.index = CacheIndex(settings.scratch_dir / "image-cache")
+        # Which image store the engine has (asked once, on the first tarball).
+        self._engine_store = EngineStore(lambda: self.runner.client.info())  # noqa: PLW0108
 
     # -- getting an image ---------------------------------------------------------
     def acquire(
@@ -141,19 +146,13 @@ class ImageStore:
         self.trim(keep={image.cache_key})
         entry: CacheEntry | None
         if image.reference is not None:
-            entry = self._pull(image)
+            engine_ref, entry = self._pull(image)
         else:
-            entry = self._load(image, workdir=workdir)
-        if entry is None:  # the engine had it already under a name it keeps (not ours)
-            return self._present(self._engine_name(image), image, root_images=root_images)
-        with self.index.edit() as entries:
-            entries[entry.key] = entry
-        return self._present(entry.engine_ref, image, root_images=root_images)
-
-    def _engine_name(self, image: ImageToRun) -> str:
-        if image.reference is not None:
-            return self.pull_reference(image)
-        return image.config_digest
+            engine_ref, entry = self._load(image, workdir=workdir, root_images=root_images)
+        if entry is not None:  # else the engine had it already, under a name it keeps (not ours)
+            with self.index.edit() as entries:
+                entries[entry.key] = entry
+        return self._present(engine_ref, image, root_images=root_images)
 
     def pull_reference(self, image: ImageToRun) -> str:
         """``host/repository@sha256:…`` as this worker's engine reaches the registry."""
@@ -210,7 +209,7 @@ class ImageStore:
         with _engine("measuring the image"):
             return int(self.runner.client.api.inspect_image(reference).get("Size") or 0)
 
-    def _pull(self, image: ImageToRun) -> CacheEntry:
+    def _pull(self, image: ImageToRun) -> tuple[str, CacheEntry]:
         reference = self.pull_reference(image)
         assert image.repository is not None
         token = pull_token(self.settings, image.repository)
@@ -229,7 +228,7 @@ class ImageStore:
             layers_present=summary.present,
             seconds=round(now() - started, 2),
         )
-        return CacheEntry(
+        return reference, CacheEntry(
             key=image.cache_key,
             engine_ref=reference,
             size_bytes=self._size(reference),
@@ -237,32 +236,40 @@ class ImageStore:
             source="registry",
         )
 
-    def _load(self, image: ImageToRun, *, workdir: Path) -> CacheEntry | None:
+    def _load(
+        self, image: ImageToRun, *, workdir: Path, root_images: RootPolicy
+    ) -> tuple[str, CacheEntry | None]:
+        """The loaded image's engine ID, and its cache entry unless the engine had it already."""
         assert image.tarball_key is not None
-        # The classic store names an image by its config digest: already there is
-        # that image (from another worker, or an organiser's own), and not ours to remove.
-        if self._engine_has(image.config_digest):
-            return None
+        client = self.runner.client
+        # Found by its config digest (classic store only): that image, from another
+        # worker or an organiser's own, is not fetched again and not ours to remove.
+        found = find_accepted(client, image.config_digest, store=self._engine_store)
+        if found is not None:
+            return found, None
         tarball = workdir / "image.tar"
         try:
             self.storage.fetch(image.tarball_key, tarball)
         except StorageError as exc:
             raise InfrastructureError(f"submission image: {exc}") from exc
         try:
-            loaded = load(
-                self.runner.client,
+            loaded = load_accepted(
+                client,
                 tarball,
+                expected_id=image.config_digest,
                 expected_sha256=image.tarball_sha256,
                 stall_s=self.settings.image_stall_timeout_s,
+                store=self._engine_store,
+                root_images=root_images,
             )
         finally:
             tarball.unlink(missing_ok=True)
-        with _engine("inspecting the loaded image"):
-            engine_id = str(self.runner.client.api.inspect_image(loaded[0])["Id"])
-        return CacheEntry(
+        if not loaded.added:
+            return loaded.image_id, None
+        return loaded.image_id, CacheEntry(
             key=image.cache_key,
-            engine_ref=engine_id,
-            size_bytes=self._size(engine_id),
+            engine_ref=loaded.image_id,
+            size_bytes=self._size(loaded.image_id),
             last_used=now(),
             source="tarball",
         )

@@ -18,7 +18,10 @@ test module both engines by overriding ``docker_client`` there::
 
 Everything a nested container bind-mounts from the host must exist at the same
 path inside the nested engine's container: the session's pytest folder (where
-``tmp_path`` lives) is mounted there at its own path.
+``tmp_path`` lives) is mounted there at its own path. The nested engine shares
+the host's network namespace (and makes no bridge: submissions have no
+network), so it pulls from the session's registry on ``127.0.0.1`` as the
+host's engine does.
 
 The nested engine's container is privileged when the host's capability
 bounding set is complete (the usual docker-in-docker); where it is not (this
@@ -79,7 +82,8 @@ else
     if mountpoint -q "$hierarchy"; then mount -o remount,bind,rw "$hierarchy"; fi
   done
 fi
-exec dockerd --host=unix://{_SOCKET_DIR}/docker.sock --iptables=false --ip6tables=false
+exec dockerd --host=unix://{_SOCKET_DIR}/docker.sock --bridge=none --iptables=false \\
+  --ip6tables=false
 """
 
 #: Capability numbers -> the names an engine accepts in ``cap_add`` (20.10 knows up to 37).
@@ -223,6 +227,7 @@ def nested_engine(host: Any, *, shared: list[Path], timeout_s: float = 90) -> It
             name=f"podium-test-dind-{os.getpid()}-{sockets.name.rsplit('-', 1)[-1]}",
             detach=True,
             cgroupns="private",
+            network_mode="host",
             labels={_LABEL: str(os.getpid())},
             mounts=[
                 docker.types.Mount(_SOCKET_DIR, str(sockets), type="bind"),
