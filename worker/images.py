@@ -2,7 +2,7 @@
 
 * A pushed image is pulled **by its pinned manifest digest** from Podium's
   repository of submitted images, with a pull token the worker mints itself
-  (:func:`pull_token`): no team's secret, scoped to that one repository, handed
+  (:func:`worker.registry_pull.pull_token`): no team's secret, scoped to that one repository, handed
   to the engine as a registry token. After the pull the engine must list the
   pinned ``repository@digest`` among the image's ``RepoDigests``: that holds on
   the classic overlay2 store (image ID = config digest) and on the containerd
@@ -30,8 +30,6 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.challenges.contract import RootPolicy
-from backend.registry.keys import SigningKeyMissing, load_signing_key
-from backend.registry.tokens import Access, mint
 from backend.storage import Storage, StorageError
 from backend.submissions import repository as submissions
 from backend.submissions.images import ImageToRun
@@ -40,6 +38,7 @@ from worker.context import WorkerContext
 from worker.engine_images import pull
 from worker.engine_load import find_accepted, load_accepted
 from worker.image_cache import CacheEntry, CacheIndex, now, victims
+from worker.registry_pull import pull_token
 from worker.runner.base import ImageRef, InfrastructureError
 from worker.runner.imagestore import ImageStore as EngineStore
 
@@ -58,29 +57,6 @@ class EngineRunner(Protocol):
     def present_image(self, reference: str, *, root_images: RootPolicy = "refuse") -> ImageRef:
         """An image the engine holds, checked and ready to run."""
         ...
-
-
-def pull_token(settings: WorkerSettings, repository: str) -> str:
-    """A pull-only token for one repository, signed with the key the API shares.
-
-    Raises
-    ------
-    InfrastructureError
-        The worker cannot read the signing key (``PODIUM_REGISTRY_KEY_DIR``).
-    """
-    try:
-        key = load_signing_key(settings.registry_keys)
-    except SigningKeyMissing as exc:
-        raise InfrastructureError(str(exc)) from exc
-    token, _ = mint(
-        key,
-        issuer=settings.registry_issuer,
-        service=settings.registry_service,
-        subject=f"worker:{settings.container_prefix}:{settings.worker_queue}",
-        access=[Access("repository", repository, ("pull",))],
-        ttl_s=settings.registry_pull_token_ttl_s,
-    )
-    return token
 
 
 class ImageStore:
@@ -153,6 +129,43 @@ class ImageStore:
             with self.index.edit() as entries:
                 entries[entry.key] = entry
         return self._present(engine_ref, image, root_images=root_images)
+
+    def prefetch(self, image: ImageToRun, *, size_hint: int, workdir: Path) -> bool:
+        """Bring a queued submission's image in ahead of its run; whether it was brought.
+
+        Not when it is cached already, nor when it does not fit the budget beside
+        what must stay: images queued or running here are never evicted for it
+        (:meth:`trim` spares them), and a prefetch never takes the cache over its
+        budget by itself. ``size_hint`` is the submission's recorded size (a
+        pushed image's compressed size: a lower bound of what it takes in the
+        engine, so the budget is checked again, by :meth:`trim`, after the run).
+        Failures raise as in :meth:`acquire`; the prefetcher only logs them.
+        """
+        with self.index.edit() as entries:
+            entry = entries.get(image.cache_key)
+            if entry is not None and self._engine_has(entry.engine_ref):
+                return False
+        self.trim(keep={image.cache_key})
+        held = sum(e.size_bytes for e in self.index.snapshot().values())
+        if held + size_hint > self.settings.image_cache_bytes:
+            log.info(
+                "images.prefetch_over_budget",
+                key=image.cache_key,
+                held_bytes=held,
+                size_bytes=size_hint,
+                budget_bytes=self.settings.image_cache_bytes,
+            )
+            return False
+        brought: CacheEntry | None
+        if image.reference is not None:
+            _, brought = self._pull(image)
+        else:  # the root policy is the run's to apply; here only the image's identity counts
+            _, brought = self._load(image, workdir=workdir, root_images="run_unprivileged")
+        if brought is None:
+            return False
+        with self.index.edit() as entries:
+            entries[brought.key] = brought
+        return True
 
     def pull_reference(self, image: ImageToRun) -> str:
         """``host/repository@sha256:…`` as this worker's engine reaches the registry."""
