@@ -107,7 +107,8 @@ def test_a_failed_prefetch_costs_the_next_submission_nothing(
     first, second, _ = _two_queued(world, world.logged_in(tmp_path, "a"), host_docker)
     store = image_store(context)
     with context.session_factory() as session:
-        store.acquire(image_to_run(session.get(Submission, first)), workdir=tmp_path)
+        image = image_to_run(session.get(Submission, first))
+    store.acquire(image, workdir=tmp_path)
 
     # The first run's image is cached; the registry is down while it runs.
     with world.registry.down(), capture_logs() as logs:
