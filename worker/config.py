@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field
 
 from backend.config import Settings
-from worker.runner.base import GIB, MIB, RunLimits
+from worker.runner.base import GIB, IMAGE_STALL_S, MIB, RunLimits
 
 
 class WorkerSettings(Settings):
@@ -57,6 +57,9 @@ class WorkerSettings(Settings):
     image_stall_timeout_s
         A pull or load is stopped only after this long without any progress
         (there is no limit on its total time).
+    prefetch
+        While a run goes on, ready the next queued submission's image and
+        inputs (:mod:`worker.prefetch`; docs/worker.md "No idle GPU between runs").
     registry_pull_host
         The registry as this worker's Docker engine reaches it (default: the
         registry's address in image references).
@@ -83,7 +86,8 @@ class WorkerSettings(Settings):
     heartbeat_s: float = Field(default=10.0, gt=0)
     task_time_limit_s: int = Field(default=8 * 3600, gt=0)
     image_cache_bytes: int = Field(default=200 * GIB, ge=0)
-    image_stall_timeout_s: float = Field(default=600.0, gt=0)
+    image_stall_timeout_s: float = Field(default=IMAGE_STALL_S, gt=0)
+    prefetch: bool = True
     registry_pull_host: str = ""
     registry_pull_token_ttl_s: int = Field(default=4 * 3600, gt=0)
     scoring_threads: int = Field(default=2, ge=1)

@@ -37,6 +37,8 @@ class WorkerContext:
     #: Where run images come from (:class:`worker.images.ImageSource`); ``None``: the Docker
     #: image store on ``runner``'s engine, made per evaluation.
     images: Any = None
+    #: Readies the next queued run while one goes on (:func:`worker.prefetch.prefetcher`).
+    prefetcher: Any = None
 
     def __post_init__(self) -> None:
         # Run containers need a prefix; make_context resolves an unset one properly.

@@ -1,57 +1,57 @@
-"""Pulling and loading images through the engine, streamed and never cut while they progress.
+"""Pulling images through the engine, streamed and never cut while they progress.
 
 A 15 GB image takes many minutes to pull or load. Neither call has a total
-time limit here: each is a streamed request whose only timeout is the gap
-between two bytes (the engine reports progress as layers arrive and unpack),
-so a transfer is stopped only when it has made no progress for ``stall_s``.
-Every failure is :class:`~worker.runner.base.InfrastructureError`: the image
-was checked when it was submitted, so a pull or load that fails is ours.
+time limit here: a transfer is stopped only when it has made no progress for
+``stall_s``. Two watches say so: the socket's read timeout (the classic store
+reports each change of a layer and is silent otherwise), and, for pulls, the
+progress itself (the containerd store repeats an unchanged ``Downloading``
+line every 100 ms while a stalled download waits, so a busy stream is not
+proof of progress).
+
+Every failure of a pull is :class:`~worker.runner.base.InfrastructureError`:
+the image was checked when it was submitted, so a pull that fails is ours.
+Tarballs go through :mod:`worker.engine_load`, on the same streaming.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from worker.runner.base import InfrastructureError
 
-_TRANSPORT_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+#: What a broken or timed-out engine connection raises (the SDK streams read
+#: the raw urllib3 response, whose read timeout is not a ``requests`` error).
+TRANSPORT_ERRORS = (
+    docker.errors.DockerException,
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    OSError,
+)
 
 
-class HashingReader:
-    """A file read once, front to back, hashing what it hands out (the upload body)."""
+class EngineMessageError(InfrastructureError):
+    """The engine answered a pull or load with an error message (``detail``)."""
 
-    def __init__(self, stream: BinaryIO, size: int) -> None:
-        self._stream = stream
-        self._size = size
-        self.sha256 = hashlib.sha256()
-        self.sent = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(1024 * 1024 if size is None or size < 0 else size)
-        self.sha256.update(data)
-        self.sent += len(data)
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(1024 * 1024):
-            yield chunk
+    def __init__(self, message: str, *, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
-def _messages(api: Any, response: Any, doing: str) -> Iterator[dict[str, Any]]:
-    """The engine's JSON progress stream; an ``error`` message raises."""
+def engine_messages(api: Any, response: Any, doing: str) -> Generator[dict[str, Any], None, None]:
+    """The engine's JSON progress stream; an ``error`` message raises :class:`EngineMessageError`.
+
+    The response is closed when the stream ends or is abandoned.
+    """
     try:
         api._raise_for_status(response)
         for message in api._stream_helper(response, decode=True):
@@ -59,9 +59,11 @@ def _messages(api: Any, response: Any, doing: str) -> Iterator[dict[str, Any]]:
                 continue
             if message.get("error") or message.get("errorDetail"):
                 detail = message.get("error") or (message.get("errorDetail") or {}).get("message")
-                raise InfrastructureError(f"the engine failed while {doing}: {detail}")
+                raise EngineMessageError(
+                    f"the engine failed while {doing}: {detail}", detail=str(detail)
+                )
             yield message
-    except _TRANSPORT_ERRORS as exc:
+    except TRANSPORT_ERRORS as exc:
         raise InfrastructureError(f"the engine failed while {doing}: {exc}") from exc
     finally:
         response.close()
@@ -74,6 +76,50 @@ def registry_auth_header(token: str) -> str:
     never asks the token server itself.
     """
     return base64.urlsafe_b64encode(json.dumps({"registrytoken": token}).encode()).decode()
+
+
+class ProgressWatch:
+    """Raises when a transfer's progress has not changed for ``stall_s``.
+
+    Progress is a layer changing state or byte count; a message that repeats
+    the last one is not progress.
+
+    Examples
+    --------
+    >>> clock = iter([0.0, 1.0, 2.5, 3.5]).__next__
+    >>> watch = ProgressWatch(2.0, doing="pulling x", clock=clock)
+    >>> watch.saw({"id": "a", "status": "Downloading", "progressDetail": {"current": 1}})
+    >>> watch.saw({"id": "a", "status": "Downloading", "progressDetail": {"current": 1}})
+    >>> watch.saw({"id": "a", "status": "Downloading", "progressDetail": {"current": 1}})
+    Traceback (most recent call last):
+    ...
+    worker.runner.base.InfrastructureError: pulling x made no progress for 2.5 s (limit 2 s)
+    """
+
+    def __init__(self, stall_s: float, *, doing: str, clock: Any = time.monotonic) -> None:
+        self._stall_s = stall_s
+        self._doing = doing
+        self._clock = clock
+        self._seen: set[tuple[str, str, object]] = set()
+        self._last = clock()
+
+    def saw(self, message: dict[str, Any]) -> None:
+        """Note ``message``; raise when nothing has moved for longer than the limit."""
+        detail = message.get("progressDetail") or {}
+        state = (
+            str(message.get("id") or ""),
+            str(message.get("status") or ""),
+            detail.get("current") if isinstance(detail, dict) else None,
+        )
+        now = self._clock()
+        if state not in self._seen:
+            self._seen.add(state)
+            self._last = now
+        elif now - self._last > self._stall_s:
+            raise InfrastructureError(
+                f"{self._doing} made no progress for {now - self._last:.1f} s "
+                f"(limit {self._stall_s:g} s)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,60 +146,18 @@ def pull(client: Any, reference: str, *, token: str, stall_s: float) -> PullSumm
             stream=True,
             timeout=(stall_s, stall_s),
         )
-    except _TRANSPORT_ERRORS as exc:
+    except TRANSPORT_ERRORS as exc:
         raise InfrastructureError(f"the engine failed while {doing}: {exc}") from exc
     downloaded: set[str] = set()
     present: set[str] = set()
-    for message in _messages(api, response, doing):
-        status, layer = str(message.get("status") or ""), str(message.get("id") or "")
-        if status == "Already exists":
-            present.add(layer)
-        elif status in {"Pull complete", "Download complete"}:
-            downloaded.add(layer)
+    watch = ProgressWatch(stall_s, doing=doing)
+    # closing(): a stall raised here closes the connection, which cancels the engine's pull.
+    with contextlib.closing(engine_messages(api, response, doing)) as messages:
+        for message in messages:
+            watch.saw(message)
+            status, layer = str(message.get("status") or ""), str(message.get("id") or "")
+            if status == "Already exists":
+                present.add(layer)
+            elif status in {"Pull complete", "Download complete"}:
+                downloaded.add(layer)
     return PullSummary(downloaded=len(downloaded), present=len(present - downloaded))
-
-
-def load(client: Any, tarball: Path, *, expected_sha256: str | None, stall_s: float) -> list[str]:
-    """``docker load`` a tarball, checking on the way that it is the stored file.
-
-    Returns the references the engine reports (``sha256:…`` image IDs or names).
-
-    Raises
-    ------
-    InfrastructureError
-        The engine failed, or the file's sha256 is not the one recorded at
-        upload (anything it loaded is removed again).
-    """
-    api = client.api
-    doing = f"loading {tarball.name}"
-    loaded: list[str] = []
-    with tarball.open("rb") as stream:
-        body = HashingReader(stream, tarball.stat().st_size)
-        try:
-            response = api._post(
-                api._url("/images/load"),
-                data=body,
-                params={"quiet": False},
-                headers={"Content-Type": "application/x-tar"},
-                stream=True,
-                timeout=(stall_s, stall_s),
-            )
-        except _TRANSPORT_ERRORS as exc:
-            raise InfrastructureError(f"the engine failed while {doing}: {exc}") from exc
-        for message in _messages(api, response, doing):
-            text = str(message.get("stream") or "")
-            for prefix in ("Loaded image ID: ", "Loaded image: "):
-                if text.startswith(prefix):
-                    loaded.append(text[len(prefix) :].strip())
-    if expected_sha256 is not None and body.sha256.hexdigest() != expected_sha256:
-        for reference in loaded:
-            with contextlib.suppress(docker.errors.APIError):
-                client.images.remove(reference, noprune=False)
-        raise InfrastructureError(
-            f"the stored tarball {tarball.name} is not the file that was uploaded (sha256 "
-            f"{body.sha256.hexdigest()[:16]}…, expected {expected_sha256[:16]}…): it was "
-            "altered or corrupted"
-        )
-    if not loaded:
-        raise InfrastructureError(f"the engine loaded nothing from {tarball.name}")
-    return loaded

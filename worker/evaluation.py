@@ -43,6 +43,7 @@ from worker.pipeline import (
     usable_failure,
 )
 from worker.plan import Plan
+from worker.prefetch import prefetcher
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
 from worker.timings import Timings
 from worker.transitions import (
@@ -77,7 +78,7 @@ def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Pat
     outcome = run_cases(
         runner=context.runner,
         image=image,
-        storage=context.storage,
+        storage=prefetcher(context).staging_storage(),
         cases=plan.sample_cases,
         workdir=workdir / "preflight",
         name=plan.container_name(preflight=True),
@@ -158,8 +159,10 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
     image = None
     images = image_store(context)
+    ahead = prefetcher(context)
     try:
         with timings.stage("load"):
+            ahead.wait_for(plan.submission_id)  # a prefetch of this run finishes first
             try:
                 image = images.acquire(
                     plan.image, workdir=workdir, root_images=plan.contract.root_images
@@ -167,6 +170,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
             except SubmissionFailure as failure:  # e.g. it would run as root
                 _fail(context, plan, expect=first, failure=failure)
                 return
+        ahead.start(running=plan)  # ready the next queued run while this one goes on
         if plan.preflight:
             try:
                 _preflight(context, plan, image, workdir)
@@ -181,7 +185,7 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
             outcome = run_cases(
                 runner=context.runner,
                 image=image,
-                storage=context.storage,
+                storage=ahead.staging_storage(),
                 cases=plan.cases,
                 workdir=workdir / "run",
                 name=plan.container_name(),

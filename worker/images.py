@@ -2,13 +2,14 @@
 
 * A pushed image is pulled **by its pinned manifest digest** from Podium's
   repository of submitted images, with a pull token the worker mints itself
-  (:func:`pull_token`): no team's secret, scoped to that one repository, handed
+  (:func:`worker.registry_pull.pull_token`): no team's secret, scoped to that one repository, handed
   to the engine as a registry token. After the pull the engine must list the
   pinned ``repository@digest`` among the image's ``RepoDigests``: that holds on
   the classic overlay2 store (image ID = config digest) and on the containerd
   store (image ID = manifest digest) alike, so nothing here assumes either.
 * A tarball is streamed to ``docker load`` while its sha256 is checked against
-  the one recorded at upload.
+  the one recorded at upload (:func:`worker.engine_load.load_accepted`, the
+  runner's one tarball path too, on either image store).
 * Both go through one per-worker cache with a disk budget
   (``PODIUM_IMAGE_CACHE_BYTES``): the least recently used images this worker
   brought in are removed when the budget is exceeded, never one that is in use
@@ -29,16 +30,17 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.challenges.contract import RootPolicy
-from backend.registry.keys import SigningKeyMissing, load_signing_key
-from backend.registry.tokens import Access, mint
 from backend.storage import Storage, StorageError
 from backend.submissions import repository as submissions
 from backend.submissions.images import ImageToRun
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
-from worker.engine_images import load, pull
+from worker.engine_images import pull
+from worker.engine_load import find_accepted, load_accepted
 from worker.image_cache import CacheEntry, CacheIndex, now, victims
+from worker.registry_pull import pull_token
 from worker.runner.base import ImageRef, InfrastructureError
+from worker.runner.imagestore import ImageStore as EngineStore
 
 log = structlog.get_logger(__name__)
 
@@ -55,29 +57,6 @@ class EngineRunner(Protocol):
     def present_image(self, reference: str, *, root_images: RootPolicy = "refuse") -> ImageRef:
         """An image the engine holds, checked and ready to run."""
         ...
-
-
-def pull_token(settings: WorkerSettings, repository: str) -> str:
-    """A pull-only token for one repository, signed with the key the API shares.
-
-    Raises
-    ------
-    InfrastructureError
-        The worker cannot read the signing key (``PODIUM_REGISTRY_KEY_DIR``).
-    """
-    try:
-        key = load_signing_key(settings.registry_keys)
-    except SigningKeyMissing as exc:
-        raise InfrastructureError(str(exc)) from exc
-    token, _ = mint(
-        key,
-        issuer=settings.registry_issuer,
-        service=settings.registry_service,
-        subject=f"worker:{settings.container_prefix}:{settings.worker_queue}",
-        access=[Access("repository", repository, ("pull",))],
-        ttl_s=settings.registry_pull_token_ttl_s,
-    )
-    return token
 
 
 class ImageStore:
@@ -108,6 +87,8 @@ class ImageStore:
         self.session_factory = session_factory
         self.storage = storage
         self.index = CacheIndex(settings.scratch_dir / "image-cache")
+        # Which image store the engine has (asked once, on the first tarball).
+        self._engine_store = EngineStore(lambda: self.runner.client.info())  # noqa: PLW0108
 
     # -- getting an image ---------------------------------------------------------
     def acquire(
@@ -141,19 +122,50 @@ class ImageStore:
         self.trim(keep={image.cache_key})
         entry: CacheEntry | None
         if image.reference is not None:
-            entry = self._pull(image)
+            engine_ref, entry = self._pull(image)
         else:
-            entry = self._load(image, workdir=workdir)
-        if entry is None:  # the engine had it already under a name it keeps (not ours)
-            return self._present(self._engine_name(image), image, root_images=root_images)
-        with self.index.edit() as entries:
-            entries[entry.key] = entry
-        return self._present(entry.engine_ref, image, root_images=root_images)
+            engine_ref, entry = self._load(image, workdir=workdir, root_images=root_images)
+        if entry is not None:  # else the engine had it already, under a name it keeps (not ours)
+            with self.index.edit() as entries:
+                entries[entry.key] = entry
+        return self._present(engine_ref, image, root_images=root_images)
 
-    def _engine_name(self, image: ImageToRun) -> str:
+    def prefetch(self, image: ImageToRun, *, size_hint: int, workdir: Path) -> bool:
+        """Bring a queued submission's image in ahead of its run; whether it was brought.
+
+        Not when it is cached already, nor when it does not fit the budget beside
+        what must stay: images queued or running here are never evicted for it
+        (:meth:`trim` spares them), and a prefetch never takes the cache over its
+        budget by itself. ``size_hint`` is the submission's recorded size (a
+        pushed image's compressed size: a lower bound of what it takes in the
+        engine, so the budget is checked again, by :meth:`trim`, after the run).
+        Failures raise as in :meth:`acquire`; the prefetcher only logs them.
+        """
+        with self.index.edit() as entries:
+            entry = entries.get(image.cache_key)
+            if entry is not None and self._engine_has(entry.engine_ref):
+                return False
+        self.trim(keep={image.cache_key})
+        held = sum(e.size_bytes for e in self.index.snapshot().values())
+        if held + size_hint > self.settings.image_cache_bytes:
+            log.info(
+                "images.prefetch_over_budget",
+                key=image.cache_key,
+                held_bytes=held,
+                size_bytes=size_hint,
+                budget_bytes=self.settings.image_cache_bytes,
+            )
+            return False
+        brought: CacheEntry | None
         if image.reference is not None:
-            return self.pull_reference(image)
-        return image.config_digest
+            _, brought = self._pull(image)
+        else:  # the root policy is the run's to apply; here only the image's identity counts
+            _, brought = self._load(image, workdir=workdir, root_images="run_unprivileged")
+        if brought is None:
+            return False
+        with self.index.edit() as entries:
+            entries[brought.key] = brought
+        return True
 
     def pull_reference(self, image: ImageToRun) -> str:
         """``host/repository@sha256:…`` as this worker's engine reaches the registry."""
@@ -210,7 +222,7 @@ class ImageStore:
         with _engine("measuring the image"):
             return int(self.runner.client.api.inspect_image(reference).get("Size") or 0)
 
-    def _pull(self, image: ImageToRun) -> CacheEntry:
+    def _pull(self, image: ImageToRun) -> tuple[str, CacheEntry]:
         reference = self.pull_reference(image)
         assert image.repository is not None
         token = pull_token(self.settings, image.repository)
@@ -229,7 +241,7 @@ class ImageStore:
             layers_present=summary.present,
             seconds=round(now() - started, 2),
         )
-        return CacheEntry(
+        return reference, CacheEntry(
             key=image.cache_key,
             engine_ref=reference,
             size_bytes=self._size(reference),
@@ -237,32 +249,40 @@ class ImageStore:
             source="registry",
         )
 
-    def _load(self, image: ImageToRun, *, workdir: Path) -> CacheEntry | None:
+    def _load(
+        self, image: ImageToRun, *, workdir: Path, root_images: RootPolicy
+    ) -> tuple[str, CacheEntry | None]:
+        """The loaded image's engine ID, and its cache entry unless the engine had it already."""
         assert image.tarball_key is not None
-        # The classic store names an image by its config digest: already there is
-        # that image (from another worker, or an organiser's own), and not ours to remove.
-        if self._engine_has(image.config_digest):
-            return None
+        client = self.runner.client
+        # Found by its config digest (classic store only): that image, from another
+        # worker or an organiser's own, is not fetched again and not ours to remove.
+        found = find_accepted(client, image.config_digest, store=self._engine_store)
+        if found is not None:
+            return found, None
         tarball = workdir / "image.tar"
         try:
             self.storage.fetch(image.tarball_key, tarball)
         except StorageError as exc:
             raise InfrastructureError(f"submission image: {exc}") from exc
         try:
-            loaded = load(
-                self.runner.client,
+            loaded = load_accepted(
+                client,
                 tarball,
+                expected_id=image.config_digest,
                 expected_sha256=image.tarball_sha256,
                 stall_s=self.settings.image_stall_timeout_s,
+                store=self._engine_store,
+                root_images=root_images,
             )
         finally:
             tarball.unlink(missing_ok=True)
-        with _engine("inspecting the loaded image"):
-            engine_id = str(self.runner.client.api.inspect_image(loaded[0])["Id"])
-        return CacheEntry(
+        if not loaded.added:
+            return loaded.image_id, None
+        return loaded.image_id, CacheEntry(
             key=image.cache_key,
-            engine_ref=engine_id,
-            size_bytes=self._size(engine_id),
+            engine_ref=loaded.image_id,
+            size_bytes=self._size(loaded.image_id),
             last_used=now(),
             source="tarball",
         )

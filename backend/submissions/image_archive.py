@@ -46,6 +46,7 @@ class ImageInfo:
     entrypoint: list[str]
     cmd: list[str]
     layer_count: int
+    diff_ids: tuple[str, ...] = ()
 
 
 def _normalise(name: str) -> str:
@@ -183,8 +184,10 @@ def inspect_image_archive(
     if missing:
         raise refuse(f"layer {missing[0]!r} listed in manifest.json is missing; {SAVE_HINT}")
     raw_config = small.get(_normalise(config_name))
-    run = check_image_config(_json(small, config_name, "the image config"), root_images=root_images)
+    config = _json(small, config_name, "the image config")
+    run = check_image_config(config, root_images=root_images)
     assert raw_config is not None  # _json above raised otherwise
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
     return ImageInfo(
         digest="sha256:" + hashlib.sha256(raw_config).hexdigest(),
         repo_tags=string_list(entry.get("RepoTags")),
@@ -194,4 +197,5 @@ def inspect_image_archive(
         entrypoint=run.entrypoint,
         cmd=run.cmd,
         layer_count=len(layers),
+        diff_ids=tuple(string_list(rootfs.get("diff_ids") if isinstance(rootfs, dict) else None)),
     )

@@ -119,6 +119,26 @@ def pending_image_keys(session: Session, *, queue: str) -> set[str]:
     return {manifest or config for manifest, config in session.execute(stmt).all()}
 
 
+def next_queued(session: Session, *, queue: str, after: int) -> Submission | None:
+    """The submission a worker of ``queue`` will most likely run after submission ``after``.
+
+    The oldest ``queued`` one sent to ``queue`` other than ``after`` (the broker
+    delivers in the order the API sent, after commit): what a worker readies
+    while it runs ``after`` (:mod:`worker.prefetch`).
+    """
+    stmt = (
+        select(Submission)
+        .where(
+            Submission.status == SubmissionStatus.QUEUED,
+            Submission.id != after,
+            or_(Submission.queue == queue, Submission.queue.is_(None)),
+        )
+        .order_by(Submission.queued_at.asc().nulls_last(), Submission.id.asc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def insert_with_free_slot(session: Session, submission: Submission, *, limit: int) -> bool:
     """Insert ``submission`` holding the lowest free slot in ``1..limit``.
 

@@ -18,7 +18,10 @@ test module both engines by overriding ``docker_client`` there::
 
 Everything a nested container bind-mounts from the host must exist at the same
 path inside the nested engine's container: the session's pytest folder (where
-``tmp_path`` lives) is mounted there at its own path.
+``tmp_path`` lives) is mounted there at its own path. The nested engine shares
+the host's network namespace, so it pulls from the session's registry on
+``127.0.0.1`` as the host's engine does; its default bridge is one of its own
+(:func:`_own_bridge`), never the host engine's ``docker0``.
 
 The nested engine's container is privileged when the host's capability
 bounding set is complete (the usual docker-in-docker); where it is not (this
@@ -37,9 +40,11 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +63,7 @@ DIND_PACKAGES = ("docker.io",)
 DIND_REPOSITORY = "podium-test/dind"
 _SOCKET_DIR = "/run/podium-dind"
 _LABEL = "podium.test.dind"
+_BRIDGE_LABEL = "podium.test.dind.bridge"
 
 _DAEMON_JSON = {"features": {"containerd-snapshotter": True}}
 
@@ -79,7 +85,10 @@ else
     if mountpoint -q "$hierarchy"; then mount -o remount,bind,rw "$hierarchy"; fi
   done
 fi
-exec dockerd --host=unix://{_SOCKET_DIR}/docker.sock --iptables=false --ip6tables=false
+# Its own bridge, made by the test session: "--bridge=none" in the host's network namespace
+# would delete the host engine's docker0 (dockerd removes the default bridge it disables).
+exec dockerd --host=unix://{_SOCKET_DIR}/docker.sock --bridge="$PODIUM_DIND_BRIDGE" \\
+  --iptables=false --ip6tables=false
 """
 
 #: Capability numbers -> the names an engine accepts in ``cap_add`` (20.10 knows up to 37).
@@ -174,8 +183,23 @@ def dind_image(client: Any) -> str:
     return reference
 
 
+def _own_bridge(name: str) -> None:
+    """Make the Linux bridge ``name`` for one nested engine (a /24 of 10.213/16 by its name)."""
+    subnet = zlib.crc32(name.encode()) % 250 + 1
+    for command in (
+        ["ip", "link", "add", name, "type", "bridge"],
+        ["ip", "addr", "add", f"10.213.{subnet}.1/24", "dev", name],
+        ["ip", "link", "set", name, "up"],
+    ):
+        subprocess.run(command, check=True, capture_output=True)
+
+
+def _drop_bridge(name: str) -> None:
+    subprocess.run(["ip", "link", "delete", name], check=False, capture_output=True)
+
+
 def _remove_stale(client: Any) -> None:
-    """Remove nested engines left by test sessions that are gone (killed, crashed)."""
+    """Remove nested engines (and their bridges) left by test sessions that are gone."""
     for container in client.containers.list(all=True, filters={"label": _LABEL}):
         pid = int(container.labels.get(_LABEL, "0") or 0)
         alive = True
@@ -188,6 +212,8 @@ def _remove_stale(client: Any) -> None:
         if not alive:
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)
+            if bridge := container.labels.get(_BRIDGE_LABEL):
+                _drop_bridge(bridge)
 
 
 @contextlib.contextmanager
@@ -217,13 +243,18 @@ def nested_engine(host: Any, *, shared: list[Path], timeout_s: float = 90) -> It
             "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
             "device_cgroup_rules": ["a *:* rwm"],
         }
+    suffix = sockets.name.rsplit("-", 1)[-1]
+    bridge = f"pdind{zlib.crc32(f'{os.getpid()}-{suffix}'.encode()):08x}"[:15]
     try:
+        _own_bridge(bridge)
         container = host.containers.run(
             image,
-            name=f"podium-test-dind-{os.getpid()}-{sockets.name.rsplit('-', 1)[-1]}",
+            name=f"podium-test-dind-{os.getpid()}-{suffix}",
             detach=True,
             cgroupns="private",
-            labels={_LABEL: str(os.getpid())},
+            network_mode="host",
+            environment={"PODIUM_DIND_BRIDGE": bridge},
+            labels={_LABEL: str(os.getpid()), _BRIDGE_LABEL: bridge},
             mounts=[
                 docker.types.Mount(_SOCKET_DIR, str(sockets), type="bind"),
                 # Not on the container's own overlay (overlay on overlay fails): an
@@ -235,6 +266,7 @@ def nested_engine(host: Any, *, shared: list[Path], timeout_s: float = 90) -> It
         )
     except BaseException:
         shutil.rmtree(sockets, ignore_errors=True)
+        _drop_bridge(bridge)
         raise
     address = f"unix://{sockets}/docker.sock"
     client = None
@@ -265,6 +297,7 @@ def nested_engine(host: Any, *, shared: list[Path], timeout_s: float = 90) -> It
         with contextlib.suppress(Exception):
             container.remove(force=True, v=True)
         shutil.rmtree(sockets, ignore_errors=True)
+        _drop_bridge(bridge)
 
 
 def copy_image(source: Any, destination: Any, reference: str) -> None:

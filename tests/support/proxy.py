@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Proxy:
-    """Forwards ``127.0.0.1:port`` to ``target``; ``rate`` bytes/s towards the client."""
+    """Forwards ``127.0.0.1:port`` to ``target``; ``rate`` bytes/s towards the client.
+
+    ``stall_after``: once that many bytes went towards clients, :attr:`stalled`
+    turns on (every connection holds its data until it is turned off).
+    """
 
     target: tuple[str, int]
     rate: float | None = None
     stalled: bool = False
+    stall_after: int | None = None
+    sent: int = 0
     port: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _sockets: list[socket.socket] = field(default_factory=list)
@@ -38,6 +44,10 @@ class Proxy:
                 if throttle and self.rate:
                     time.sleep(len(data) / self.rate)
                 sink.sendall(data)
+                if throttle:
+                    self.sent += len(data)
+                    if self.stall_after is not None and self.sent >= self.stall_after:
+                        self.stalled = True
         for sock in (source, sink):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -67,13 +77,17 @@ class Proxy:
 
 
 @contextmanager
-def proxy(target: tuple[str, int], *, rate: float | None = None) -> Iterator[Proxy]:
+def proxy(
+    target: tuple[str, int], *, rate: float | None = None, stall_after: int | None = None
+) -> Iterator[Proxy]:
     """A running :class:`Proxy` on a free loopback port."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
-    running = Proxy(target=target, rate=rate, port=int(listener.getsockname()[1]))
+    running = Proxy(
+        target=target, rate=rate, stall_after=stall_after, port=int(listener.getsockname()[1])
+    )
     thread = threading.Thread(target=running._serve, args=(listener,), daemon=True)
     thread.start()
     try:

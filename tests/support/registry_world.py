@@ -8,6 +8,7 @@ organiser, and an API token each.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from backend.main import create_app
 from backend.teams.models import Team
 from tests.backend.factories import make_phase, make_team, make_user
 from tests.fixtures.registry import REGISTRY_SECRET, RegistryServer
-from tests.support.registry import DockerCli
+from tests.support.registry import DockerCli, pushed_digest
 from tests.support.world import World, make_world
 
 
@@ -88,6 +89,32 @@ class RegistryWorld:
         """``POST /phases/{id}/submissions`` with a pushed image reference."""
         with self.api(who) as http:
             return http.post(f"/api/v1/phases/{self.phase_id}/submissions", json={"image": image})
+
+    def push(self, cli: DockerCli, image: str, name: str, *, who: str = "a") -> str:
+        """Tag ``image`` as ``<who's prefix><name>``, push it; the manifest digest."""
+        reference = f"{self.prefix(who)}{name}"
+        cli.tag(image, reference)
+        done = cli.push(reference)
+        assert done.returncode == 0, done.stderr
+        return pushed_digest(done.stdout)
+
+    def submitted(self, reference: str, *, who: str = "a") -> int:
+        """Submit a pushed reference; the new submission's id (201 asserted)."""
+        response = self.submit(who, reference)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    def pinned(self, digest: str, *, who: str = "a") -> str:
+        """``host/<challenge>/<team>@digest``: Podium's pinned copy, as a worker pulls it."""
+        return f"{self.registry.address}/{self.challenge}/{self.people[who].team_slug}@{digest}"
+
+
+def blobs_fetched(registry: RegistryServer, since: int) -> set[str]:
+    """Blob digests the registry served after byte ``since`` of its log."""
+    with registry.log_path.open("rb") as log:
+        log.seek(since)
+        text = log.read().decode(errors="replace")
+    return set(re.findall(r'"GET /v2/\S+/blobs/(sha256:[0-9a-f]{64}) HTTP/1\.1" 200', text))
 
 
 def _person(session: Session, user: User, team: Team | None = None) -> Person:

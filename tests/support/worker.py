@@ -27,11 +27,14 @@ def make_context(
     runner: ContainerRunner | None = None,
     max_attempts: int = 2,
     heartbeat_s: float = 1.0,
+    prefetch: bool = False,
 ) -> WorkerContext:
     """A worker context on ``database_url`` with its own data root and scratch folder.
 
     The runner is ``runner``, or the real Docker runner on ``docker_client``.
-    Dispose of the engine with :func:`dispose`.
+    Dispose of the engine with :func:`dispose`. Prefetching the next run
+    (:mod:`worker.prefetch`) is off unless asked for: a background thread would
+    make the other tests' image caches and timings depend on what is queued.
     """
     settings = WorkerSettings(
         database_url=database_url,
@@ -45,6 +48,7 @@ def make_context(
         run_cpus=1.0,
         run_pids=64,
         container_prefix=f"podium-t{uuid.uuid4().hex[:8]}",
+        prefetch=prefetch,
     )
     if runner is None:
         runner = DockerRunner(client_factory=lambda: docker_client)
@@ -78,4 +82,5 @@ def worker_env(context: WorkerContext, *, broker_url: str) -> dict[str, str]:
         "PODIUM_RUN_CPUS": "1",
         "PODIUM_LOG_JSON": "true",  # as deployed: every line JSON (the tests parse it)
         "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
+        "PODIUM_PREFETCH": "true" if settings.prefetch else "false",
     }

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from backend.db import make_session_factory
+from backend.storage import FilesystemStorage
+from tests.fixtures.registry import REGISTRY_SECRET
 from tests.support.fake_runner import FakeImages, FakeRunner
 from tests.support.images import shell_image
+from tests.support.registry_world import registry_world
 from tests.support.sandbox import TEST_LIMITS
 from tests.support.worker import dispose, make_context
-from worker.runner.base import RunLimits, RunResult, RunSpec
+from worker.config import WorkerSettings
+from worker.context import WorkerContext
+from worker.images import image_store
+from worker.prefetch import prefetcher
+from worker.runner.base import MIB, RunLimits, RunResult, RunSpec
 from worker.runner.docker import DockerRunner
 
 _names = itertools.count()
@@ -95,3 +104,47 @@ def fake_context(committing_postgres_url, tmp_path):
     context.images = FakeImages(context.runner, context.storage)
     yield context
     dispose(context)
+
+
+@pytest.fixture
+def registry_setup(committing_postgres_url, engine_for, registry_server, docker_client, tmp_path):
+    """``(world, make_context)``: a challenge served beside the registry, worker contexts on it.
+
+    ``make_context(**settings)`` makes a worker context on ``docker_client``
+    (prefetch off unless asked). Afterwards each context's prefetch is awaited
+    and the images its store cached are removed.
+    """
+    engine = engine_for(committing_postgres_url)
+    contexts = []
+
+    def make_context(**overrides):
+        settings = WorkerSettings(
+            database_url=committing_postgres_url,
+            secret_key=REGISTRY_SECRET,
+            data_root=tmp_path / "data",
+            work_dir=tmp_path / f"work-{len(contexts)}",
+            max_attempts=2,
+            retry_backoff_s=0,
+            output_bytes=16 * MIB,
+            tmp_bytes=4 * MIB,
+            run_cpus=1.0,
+            run_pids=64,
+            container_prefix=f"podium-t{uuid.uuid4().hex[:8]}",
+            **{"prefetch": False, **registry_server.settings(), **overrides},
+        )
+        context = WorkerContext(
+            session_factory=make_session_factory(engine),
+            storage=FilesystemStorage(settings.data_root),
+            runner=DockerRunner(client_factory=lambda: docker_client),
+            settings=settings,
+        )
+        contexts.append(context)
+        return context
+
+    with registry_world(
+        engine=engine, registry=registry_server, data_root=tmp_path / "data", scored=True
+    ) as world:
+        yield world, make_context
+    for context in contexts:  # images this test's workers pulled
+        prefetcher(context).join(timeout=120)
+        image_store(context).clear()

@@ -21,6 +21,8 @@ from backend.challenges.contract import ENGINE_SHM_MB, RootPolicy
 KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
+#: A pull or load is stopped after this long without progress (``PODIUM_IMAGE_STALL_TIMEOUT_S``).
+IMAGE_STALL_S = 600.0
 
 
 class SubmissionFailure(Exception):  # noqa: N818 - the house name (docs/architecture.md)

@@ -41,7 +41,9 @@ import docker.types
 import requests.exceptions
 
 from backend.challenges.contract import RootPolicy
+from worker.engine_load import load_accepted
 from worker.runner.base import (
+    IMAGE_STALL_S,
     ImageRef,
     InfrastructureError,
     LogCapture,
@@ -50,7 +52,7 @@ from worker.runner.base import (
     SubmissionFailure,
 )
 from worker.runner.cpus import CpuShare
-from worker.runner.imagestore import ImageStore, check_tarball_is
+from worker.runner.imagestore import ImageStore
 from worker.runner.outbox import ensure_keeper_image, unpack_outputs
 from worker.runner.users import needs_account_files, run_user
 
@@ -126,30 +128,39 @@ class DockerRunner:
 
     # -- images -------------------------------------------------------------
     def load_image(
-        self, tarball: Path, *, expected_id: str, root_images: RootPolicy = "refuse"
+        self,
+        tarball: Path,
+        *,
+        expected_id: str,
+        root_images: RootPolicy = "refuse",
+        expected_sha256: str | None = None,
+        stall_s: float = IMAGE_STALL_S,
     ) -> ImageRef:
         """Load a ``docker save`` tarball unless the engine holds the image already.
 
-        An image ID is the hash of the image's configuration, which names every
-        layer's content, so an image already present under the expected ID is
-        that image and is neither loaded again nor removed afterwards. (The
-        containerd image store finds no image by that ID: there the tarball is
-        loaded, and removed afterwards only if this load added it.)
+        The one tarball path of the worker (:func:`worker.engine_load.load_accepted`,
+        which the image cache uses too): on the classic store an image present
+        under the expected ID is that image and is neither loaded again nor
+        removed afterwards; on the containerd store the tarball is loaded, and
+        removed afterwards only if this load added it.
         """
         if not tarball.is_file():
             raise InfrastructureError(f"the submission's image tarball {tarball} is missing")
-        with _engine_errors("loading the image"):
-            try:
-                image = self.client.images.get(expected_id)
-                loaded = False
-            except docker.errors.ImageNotFound:
-                image, loaded = self._load(
-                    tarball, expected_id=expected_id, root_images=root_images
-                )
+        accepted = load_accepted(
+            self.client,
+            tarball,
+            expected_id=expected_id,
+            expected_sha256=expected_sha256,
+            stall_s=stall_s,
+            store=self._store,
+            root_images=root_images,
+        )
+        with _engine_errors("inspecting the image"):
+            image = self.client.images.get(accepted.image_id)
         try:
-            return self._image_ref(image, loaded=loaded, root_images=root_images)
+            return self._image_ref(image, loaded=accepted.added, root_images=root_images)
         except SubmissionFailure:
-            if loaded:
+            if accepted.added:
                 self.remove_image(ImageRef(image_id=image.id, user="", loaded=True))
             raise
 
@@ -158,46 +169,6 @@ class DockerRunner:
         with _engine_errors("inspecting the image"):
             image = self.client.images.get(reference)
         return self._image_ref(image, loaded=False, root_images=root_images)
-
-    def _load(
-        self, tarball: Path, *, expected_id: str, root_images: RootPolicy
-    ) -> tuple[Any, bool]:
-        """Load the tarball: the accepted image and whether this load added it.
-
-        On the classic store the engine names the image by its config digest and
-        so checks it; on the containerd store the engine names it by its
-        manifest digest and the tarball's config digest is checked here
-        (:mod:`worker.runner.imagestore`).
-        """
-        containerd = self._store.containerd()
-        before = {str(i.id) for i in self.client.images.list(all=True)} if containerd else set()
-        try:
-            with tarball.open("rb") as stream:
-                images = self.client.images.load(stream)
-        except (docker.errors.ImageLoadError, docker.errors.APIError) as exc:
-            if "no space left" in str(exc).lower():
-                raise InfrastructureError(f"disk full while loading the image: {exc}") from exc
-            if isinstance(exc, docker.errors.APIError) and exc.is_server_error():
-                raise
-            raise SubmissionFailure(
-                "image_invalid", f"The uploaded file is not a loadable `docker save` image: {exc}"
-            ) from exc
-        found = {str(image.id) for image in images}
-        try:
-            if containerd:
-                check_tarball_is(tarball, expected_id=expected_id, root_images=root_images)
-            wanted = next(iter(found)) if containerd and len(found) == 1 else expected_id
-            if wanted not in found:
-                raise InfrastructureError(
-                    f"the stored tarball holds {sorted(found)}, not the accepted image "
-                    f"{expected_id}: the stored file was altered or corrupted"
-                )
-        except InfrastructureError:
-            for image_id in found - before:
-                with contextlib.suppress(docker.errors.APIError):
-                    self.client.images.remove(image_id, noprune=False)
-            raise
-        return self.client.images.get(wanted), wanted not in before
 
     def _image_ref(self, image: Any, *, loaded: bool, root_images: RootPolicy) -> ImageRef:
         """What running ``image`` needs: its command and the numeric user it runs as."""

@@ -88,3 +88,15 @@ def check_tarball_is(tarball: Path, *, expected_id: str, root_images: RootPolicy
             f"the stored tarball holds {digest}, not the accepted image {expected_id}: "
             "the stored file was altered or corrupted"
         )
+
+
+def tarball_layers(tarball: Path) -> tuple[str, ...] | None:
+    """The layer diff IDs a ``docker save`` tarball's config names (``None``: unreadable).
+
+    What an image a failed load left behind in the containerd store is
+    recognised by (its ``RootFS.Layers``): that store does not report it.
+    """
+    try:
+        return inspect_image_archive(tarball, root_images="run_unprivileged").diff_ids
+    except DomainError:
+        return None
