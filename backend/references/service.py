@@ -27,6 +27,7 @@ from backend.references.schemas import ReferenceIn, ReferenceOut
 from backend.storage import StagedUpload, Storage, StorageError, remove_on_rollback
 from backend.submissions.image_archive import ImageInfo
 from backend.submissions.models import Submission
+from backend.submissions.service import store_tarball
 
 
 def _phase(session: Session, phase_id: int, spec: ReferenceIn) -> Phase:
@@ -113,20 +114,7 @@ def add_container(
     )
     session.add(submission)
     session.flush()
-    with staged.path.open("rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    key = (
-        f"references/phase-{phase.id}/"
-        f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
-    )
-    try:
-        storage.move_in(staged.path, key)
-    except StorageError as exc:
-        raise DomainError(
-            f"the upload could not be stored, please send it again: {exc}", 503
-        ) from exc
-    remove_on_rollback(session, storage, key)
-    submission.tarball_path = key
+    store_tarball(session, storage, submission, staged, folder=f"references/phase-{phase.id}")
     entry = _record(
         session, phase=phase, spec=spec, source="container", submission=submission, actor=actor
     )

@@ -125,12 +125,29 @@ def accept(
         queue=queue,
     )
     _take_slot(session, context, submission)
+    store_tarball(
+        session,
+        storage,
+        submission,
+        staged,
+        folder=f"submissions/phase-{context.phase.id}/team-{context.team.id}",
+    )
+    session.flush()
+    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
+    return submission
+
+
+def store_tarball(
+    session: Session, storage: Storage, submission: Submission, staged: StagedUpload, *, folder: str
+) -> None:
+    """Move a checked image tarball into storage as ``submission``'s (removed on rollback).
+
+    The key names the submission and the upload's sha256, and keeps ``.tar.gz`` or ``.tar``
+    as sent, so a stored tarball says what it is.
+    """
     with staged.path.open("rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
-    key = (
-        f"submissions/phase-{context.phase.id}/team-{context.team.id}/"
-        f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
-    )
+    key = f"{folder}/{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
     try:
         storage.move_in(staged.path, key)
     except StorageError as exc:
@@ -139,9 +156,6 @@ def accept(
         ) from exc
     remove_on_rollback(session, storage, key)
     submission.tarball_path = key
-    session.flush()
-    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
-    return submission
 
 
 def _take_slot(session: Session, context: SubmitContext, submission: Submission) -> None:
