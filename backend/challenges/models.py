@@ -91,6 +91,8 @@ class Phase(Base):
     #: The ``container:`` block as written (``backend.challenges.contract``); NULL: the
     #: original run contract.
     container: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    #: The ``interaction:`` block, complete (``backend.interactive.spec``); NULL: not interactive.
+    interaction: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
     task: Mapped[Task] = relationship(back_populates="phases", lazy="raise")
     cases: Mapped[list[Case]] = relationship(back_populates="phase", lazy="raise")

@@ -20,6 +20,7 @@ from backend.challenges.contract import stored_block
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
+from backend.interactive.spec import stored_interaction
 from backend.storage import delete_on_rollback, move_into_place, remove_path
 
 _PHASE_FIELDS = (
@@ -34,6 +35,7 @@ _PHASE_FIELDS = (
     "leaderboard_visibility",
     "ranking_selection",
     "container",
+    "interaction",
 )
 
 
@@ -172,6 +174,9 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
         for phase_spec in task_spec.phases:
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
             phase_values["container"] = stored_block(phase_spec.container)
+            phase_values["interaction"] = stored_interaction(
+                phase_spec.interaction, paradigms=task_spec.paradigms
+            )
             phase = phases.get(phase_spec.slug)
             if phase is None:
                 phase = Phase(task_id=task.id, slug=phase_spec.slug, **phase_values)
