@@ -12,9 +12,11 @@ import shutil
 import structlog
 
 from backend.enums import ScoringMode, SubmissionStatus
+from backend.interactive.spec import interaction_of
 from backend.leaderboard import cache
 from backend.submissions import repository as submissions
 from worker.context import WorkerContext, get_context
+from worker.interactive.rescore import rescore_interactive
 from worker.labelcache import worker_label_cache
 from worker.pipeline import fetch_predictions, score_predictions
 from worker.plan import phase_work
@@ -42,7 +44,14 @@ def rescore_phase(phase_id: int, *, context: WorkerContext | None = None) -> int
                 session, phase_id=phase_id, statuses=[SubmissionStatus.SUCCEEDED]
             )
         ]
+    interaction = interaction_of(work.phase.interaction)
     for submission_id in ids:
+        if interaction is not None:  # per-click predictions, scored as such
+            rescore_interactive(
+                context, submission_id=submission_id, work=work, interaction=interaction
+            )
+            log.info("rescore.done", submission=submission_id, phase=phase_id)
+            continue
         workdir = context.settings.scratch_dir / f"rescore-{submission_id}"
         try:
             predictions = fetch_predictions(
