@@ -30,7 +30,7 @@ from tests.support.interactive import (
     write_mask,
 )
 from worker.interactive import protocol
-from worker.interactive.loop import ClosedLoop
+from worker.interactive.loop import EXIT_GRACE_S, ClosedLoop
 from worker.interactive.protocol import Inbox
 
 client = load_client()
@@ -65,7 +65,7 @@ class Run:
         )
         self.requests: dict[str, list[dict]] = {k: [] for k in self.keys}
 
-    def serve(self, predict) -> bool:
+    def serve(self, predict) -> float | None:
         """Run the client in a thread with ``predict`` and the driver here; the driver's answer."""
 
         def recording(case, image, clicks, output):
@@ -118,7 +118,7 @@ def test_each_click_comes_from_the_errors_of_the_prediction_before_it(tmp_path):
             seen_early.append(f"{case}/{k + 1}")  # a click that was not issued yet
         run.responder(case, image, clicks, output)
 
-    assert run.serve(predict) is True
+    assert run.serve(predict) == EXIT_GRACE_S
     assert seen_early == []
     for case in run.keys:
         # Against the responder that segments the clicked lesions, the closed loop's clicks
@@ -145,7 +145,7 @@ def test_a_prediction_rewritten_after_its_signal_counts_as_it_was(tmp_path):
         if k == 1:  # ... then step 0's file is emptied, too late to matter
             write_mask(run.output_dir / case / f"{case}_0.nii.gz", np.zeros_like(run.masks[case]))
 
-    assert run.serve(predict) is True
+    assert run.serve(predict) == EXIT_GRACE_S
     assert run.score("c0").curve("dice") == [1.0, 1.0, 1.0, 1.0]
 
 
@@ -157,7 +157,7 @@ def test_an_unanswered_step_ends_the_case_with_its_last_prediction_carried_forwa
             time.sleep(1.6)  # past the step limit: the worker has moved on
         run.responder(case, image, clicks, output)
 
-    assert run.serve(predict) is True
+    assert run.serve(predict) == EXIT_GRACE_S
     state = run.loop.results["c1"]
     assert state.paths[2] == state.paths[3] == state.paths[1]
     assert state.paths[1] is not None
@@ -173,7 +173,7 @@ def test_no_answer_to_the_first_request_stops_the_run(tmp_path):
     run = Run(tmp_path, cases=3, step_s=1)
     started = time.monotonic()
     channel = FolderChannel(run.output_dir, running=lambda: True, deadline=started + 60)
-    assert run.loop(channel) is True  # the worker is done with this container
+    assert run.loop(channel) == 0.0  # the worker is done with it: stop it now
     assert time.monotonic() - started < 5
     first = run.loop.results["c0"]
     assert first.paths == [None] * 4
@@ -197,7 +197,7 @@ def test_a_signal_without_a_file_a_link_and_an_oversized_file_are_named(tmp_path
                 return  # the signal follows, the file never comes
         run.responder(case, image, clicks, output)
 
-    assert run.serve(predict) is True
+    assert run.serve(predict) == EXIT_GRACE_S
     c0, c1, c2 = (run.loop.results[k] for k in run.keys)
     assert c0.paths[0] is None
     assert any("c0_0.done was written but no c0_0.nii.gz" in w for w in c0.warnings)
@@ -218,7 +218,7 @@ def test_a_container_that_exits_leaves_its_last_prediction_and_no_more_cases(tmp
             raise SystemExit  # the process ends in the middle of the first case
         run.responder(case, image, clicks, output)
 
-    assert run.serve(predict) is False
+    assert run.serve(predict) is None
     c0 = run.loop.results["c0"]
     assert c0.paths[2] == c0.paths[3] == c0.paths[1]
     assert any("the container exited at request 2" in w for w in c0.warnings)

@@ -42,6 +42,9 @@ _POLL = (0.02, 0.1)
 #: Ask the engine whether the container still runs at most this often.
 _ALIVE_EVERY_S = 0.5
 
+#: How long a container may take to exit after its last case ended.
+EXIT_GRACE_S = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class StepTiming:
@@ -121,20 +124,27 @@ class ClosedLoop:
         self._clock = clock
         self._sleep = sleep
 
-    def __call__(self, channel: RunChannel) -> bool:
-        """Drive the run; returns whether the worker is done with the container.
+    def __call__(self, channel: RunChannel) -> float | None:
+        """Drive the run (a :class:`~worker.runner.base.RunSpec` driver).
 
-        ``False`` when the container exited or the run reached its time limit.
+        Returns
+        -------
+        float or None
+            ``None`` when the container exited or the run reached its time
+            limit; otherwise the seconds the container may take to exit:
+            :data:`EXIT_GRACE_S` after the last case, none when it never
+            answered the run's first request.
         """
         self.predictions_dir.mkdir(parents=True, exist_ok=True)
-        done = True
+        done: float | None = EXIT_GRACE_S
         for index, case in enumerate(self.cases):
             outcome = self._run_case(channel, case, first=index == 0)
             if outcome in ("exited", "deadline"):
-                done = False
+                done = None
                 break
             if index == 0 and not self.results[case].timings:
-                break  # the run's first request went unanswered: stop the container
+                done = 0.0  # the run's first request went unanswered: stop the container
+                break
         for case in self.cases:
             if case not in self.results:
                 state = LoopCase(case_id=case, paths=[None] * (self.interaction.clicks + 1))

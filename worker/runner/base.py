@@ -164,9 +164,11 @@ class RunSpec:
         hands the container while it runs (a closed loop's clicks).
     driver
         Called with a :class:`~worker.runner.channel.RunChannel` once the
-        container has started, while it runs; returns whether it got all it
-        needed, after which a container that does not exit is stopped without
-        counting as a failure (:attr:`RunResult.stopped`).
+        container has started, while it runs. It returns ``None`` when the run
+        ended without it (the container exited, the time limit came), or the
+        seconds the container may take to exit now that the worker is done
+        with it; one that does not is stopped without counting as a failure
+        (:attr:`RunResult.stopped`).
     """
 
     name: str
@@ -182,7 +184,7 @@ class RunSpec:
     output_depth: int = 1
     inbox_dir: Path | None = None
     inbox_mount: str = "/inbox"
-    driver: Callable[[RunChannel], bool] | None = None
+    driver: Callable[[RunChannel], float | None] | None = None
 
     def command(self) -> list[str] | None:
         """The command handed to the engine; ``None`` runs the image's own.

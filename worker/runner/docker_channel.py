@@ -34,9 +34,6 @@ _MODE_TYPE = _MODE_DIR | _MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 
 
 _CHUNK = 1024 * 1024
 
-#: How long a container may take to exit once its driver has all it needed.
-DRIVER_GRACE_S = 10.0
-
 
 def inbox_mounts(spec: RunSpec) -> list[Any]:
     """The read-only bind mount of the run's inbox, if it has one."""
@@ -54,17 +51,17 @@ def drive(
     Returns
     -------
     tuple
-        Whether the driver got all it needed, and how long to wait for the
-        container to exit now: what is left of the wall-clock limit, at most
-        :data:`DRIVER_GRACE_S` once the driver is done.
+        Whether the worker is done with the container (stopping it then is no
+        failure), and how long to wait for it to exit now: what is left of the
+        wall-clock limit, at most the grace the driver gave.
     """
     deadline = started + spec.limits.wall_seconds
     if spec.driver is None:
         return False, spec.limits.wall_seconds
     channel = DockerChannel(client=client, container=container, keeper=keeper, deadline=deadline)
-    finished = spec.driver(channel)
+    grace = spec.driver(channel)
     wait_s = max(0.1, deadline - time.monotonic())
-    return finished, min(wait_s, DRIVER_GRACE_S) if finished else wait_s
+    return (False, wait_s) if grace is None else (True, max(0.1, min(wait_s, grace)))
 
 
 def _kind(mode: int) -> FileKind:
