@@ -78,6 +78,65 @@ def _phases(
     ]
 
 
+#: The interactive phases (docs/organisers.md, "Interactive phases"): TriALS 2025's static
+#: click files and the closed loop, ten clicks of each kind, on the venous validation cases.
+INTERACTIVE_PHASES: dict[str, dict[str, Any]] = {
+    "static": {
+        "title": "Static clicks (TriALS 2025)",
+        "interaction": {"mode": "static", "clicks": 10, "simulator": {"seed": 0}},
+    },
+    "closed-loop": {
+        "title": "Closed loop",
+        "interaction": {
+            "mode": "closed_loop",
+            "clicks": 10,
+            "simulator": {"seed": 0},
+            "step_time_limit_s": 30,
+            "startup_time_limit_s": 30,
+        },
+    },
+}
+#: The interactive task's label folder: the venous labels of its (validation) cases.
+INTERACTIVE_LABELS = "labels/venous-validation"
+#: The run contract TriALS 2025 ran (``run.sh CSV INPUT_DIR OUTPUT_DIR``).
+TRIALS_CONTRACT: dict[str, Any] = {
+    "args": ["/input/cases.csv", "/input", "/output"],
+    "cases_csv": "/input/cases.csv",
+    "input_name": "{case}_0000{ext}",
+}
+
+
+def _interactive_task(*, validation: CaseList) -> dict[str, Any]:
+    phases = [
+        {
+            "slug": slug,
+            "title": spec["title"],
+            "kind": "validation",
+            "submission_limit": 20,
+            "leaderboard_visibility": "live",
+            "ranking_selection": "latest",
+            "opens_at": OPENS_AT,
+            "closes_at": CLOSES_AT,
+            "time_limit_s": 600,
+            "memory_limit_mb": 4096,
+            "gpu": False,
+            "container": dict(TRIALS_CONTRACT),
+            "interaction": spec["interaction"],
+            "cases": _cases(validation, modality="venous"),
+        }
+        for slug, spec in INTERACTIVE_PHASES.items()
+    ]
+    return {
+        "slug": "interactive",
+        "title": "Interactive: lesions on the venous phase, from clicks",
+        "input_phase": "venous",
+        "paradigms": ["venous"],
+        "metric_sets": {"venous": list(FULL_METRICS)},
+        "labels": {"venous": INTERACTIVE_LABELS},
+        "phases": phases,
+    }
+
+
 def challenge_document(
     *,
     centres: Sequence[tuple[str, str]],
@@ -105,7 +164,9 @@ def challenge_document(
         "title": "TriALS-demo",
         "description": (
             "Synthetic TriALS-shaped liver-lesion segmentation challenge: Task 1 segments"
-            " lesions on the portal-venous phase, Task 2 on the non-contrast phase."
+            " lesions on the portal-venous phase, Task 2 on the non-contrast phase; the"
+            " interactive task segments venous lesions from simulated clicks, all at once"
+            " (TriALS 2025) or one at a time in a closed loop."
         ),
         "centres": [{"code": code, "name": name} for code, name in centres],
         "tasks": [
@@ -131,5 +192,6 @@ def challenge_document(
                     modality="noncontrast", validation=validation, final=final, samples=samples
                 ),
             },
+            _interactive_task(validation=validation),
         ],
     }

@@ -8,6 +8,7 @@ Layout under the output folder (every path in the YAML is relative to the YAML f
     labels/venous/<case>.nii.gz       Task 1 labels
     labels/visible/<case>.nii.gz      Task 2 labels, lesions seen on the NCCT
     labels/combined/<case>.nii.gz     Task 2 labels, all phases fused
+    labels/venous-validation/         the interactive task's labels (its cases only)
     public/task1/input/, public/task1/labels/venous/
     public/task2/input/, public/task2/labels/{visible,combined}/
                                       the sample cases, as teams receive them
@@ -27,7 +28,7 @@ import numpy.typing as npt
 import SimpleITK as sitk  # noqa: N813  (the library's own idiom)
 import yaml
 
-from demo.challenge import challenge_document
+from demo.challenge import INTERACTIVE_LABELS, challenge_document
 from demo.phantom import DEFAULT_SHAPE, DEFAULT_SPACING, synthesize_phantom
 
 #: (code, name) of the three TriALS test centres.
@@ -163,6 +164,13 @@ def generate_demo_dataset(
             write_volume(root / folder / f"{key}.nii.gz", array, spacing=spacing)
         cases.append(DemoCase(key, centre, split, phantom.n_lesions, phantom.n_visible))
     _write_public_kit(root, [c.key for c in cases if c.split == "sample"])
+    # A task's label set holds its own cases only; the interactive task has the validation ones.
+    interactive_labels = root / INTERACTIVE_LABELS
+    interactive_labels.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        if case.split == "validation":
+            name = f"{case.key}.nii.gz"
+            shutil.copyfile(root / "labels" / "venous" / name, interactive_labels / name)
     challenge_file = root / CHALLENGE_FILE
     document = challenge_document(
         centres=CENTRES,

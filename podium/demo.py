@@ -31,9 +31,10 @@ from backend.cli.instance import Instance, write_instance
 from backend.db import make_engine, make_session_factory
 from backend.enums import Role
 from backend.errors import DomainError
+from podium.demo_seed import banner, seed
 from podium.embedded import EmbeddedService, build_service, resume_unfinished
-from podium.images import REPO, TEAMS, ImageBuildError, build_team_image
-from podium.seed import Api, Seeded, SeedError, apply_challenge, submit_once, team_access, wait_for
+from podium.images import REPO, TEAMS, ImageBuildError
+from podium.seed import Seeded, SeedError
 from worker.config import WorkerSettings
 
 ORGANISER_EMAIL = "organiser@demo.podium.example.org"
@@ -150,83 +151,6 @@ def migrate_and_bootstrap(
         engine.dispose()
 
 
-def seed(
-    *, base_url: str, root: Path, challenge_file: Path, organiser: str, known: dict[str, str]
-) -> Seeded:
-    """Challenge, inputs, labels, teams, images and one submission per team and task."""
-    api = Api(base_url)
-    try:
-        challenge = apply_challenge(
-            api, organiser=organiser, challenge_file=challenge_file, say=say
-        )
-        seeded = Seeded(
-            phases={
-                task["slug"]: next(p["id"] for p in task["phases"] if p["slug"] == "validation")
-                for task in challenge["tasks"]
-            }
-        )
-        for team in TEAMS:
-            seeded.teams.append(
-                team_access(
-                    api, team=team, organiser=organiser, known_token=known.get(team.email), say=say
-                )
-            )
-        submitted: dict[int, tuple[str, str]] = {}
-        for team, access in zip(TEAMS, seeded.teams, strict=True):
-            knobs = ", ".join(team.defines) or "default build"
-            say(f"building the {team.name} model ({team.tag}; {knobs})")
-            tarball = build_team_image(team, out=root / "images" / f"{team.slug}.tar.gz")
-            for task, phase_id in seeded.phases.items():
-                entry = submit_once(api, token=access.token, phase_id=phase_id, tarball=tarball)
-                if entry is None:
-                    continue
-                submission_id, new = entry
-                verb = "submitted to" if new else "is still being evaluated on"
-                say(f"{team.name} {verb} {task}/validation (submission {submission_id})")
-                submitted[submission_id] = (access.token, f"{team.name} {task}")
-        if submitted:
-            say(f"evaluating {len(submitted)} submissions in-process")
-            wait_for(api, submissions=submitted, timeout_s=EVALUATION_TIMEOUT_S, say=say)
-        else:
-            say("every team has entered already")
-        return seeded
-    finally:
-        api.close()
-
-
-def banner(*, base_url: str, root: Path, seeded: Seeded, organiser: str) -> None:
-    """The URLs and the demo credentials."""
-    task1 = seeded.phases.get("task1")
-    lines = [
-        "",
-        f"Podium demo is ready at {base_url}",
-        f"  leaderboard     {base_url}/?challenge=trials-demo#task=task1&phase={task1}",
-        f"  team page       {base_url}/team.html?challenge=trials-demo",
-        f"  organiser page  {base_url}/organiser.html?challenge=trials-demo",
-        f"  API docs        {base_url}/docs",
-        f"  readiness       {base_url}/readyz     metrics {base_url}/metrics",
-        "",
-        f"  organiser  {ORGANISER_EMAIL} / {ORGANISER_PASSWORD}",
-        f"             token {organiser}",
-    ]
-    for team in seeded.teams:
-        note = " (organiser-affiliated)" if team.affiliated else ""
-        lines += [
-            f"  {team.name}{note}  {team.email} / {team.password}",
-            f"             token {team.token}",
-        ]
-    phases = ", ".join(f"{task} validation = phase {pid}" for task, pid in seeded.phases.items())
-    lines += [
-        f"  phases     {phases}",
-        "",
-        "Submit again: python3 examples/submit.py "
-        f"{root / 'images' / 'hepatica.tar.gz'} "
-        f"--phase {task1} --url {base_url} --token <team token> --wait",
-        "Press Ctrl-C to stop.",
-    ]
-    print("\n".join(lines), flush=True)
-
-
 def _load_credentials(path: Path) -> dict[str, object]:
     if not path.is_file():
         return {}
@@ -245,6 +169,7 @@ def _save_credentials(path: Path, *, organiser: str, seeded: Seeded, base_url: s
         "organiser_password": ORGANISER_PASSWORD,
         "organiser_token": organiser,
         "phases": seeded.phases,
+        "interactive_phases": seeded.interactive,
         "teams": [asdict(t) for t in seeded.teams],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -346,6 +271,8 @@ class Demo:
                 challenge_file=challenge_file,
                 organiser=organiser,
                 known=known,
+                say=say,
+                timeout_s=EVALUATION_TIMEOUT_S,
             )
             _save_credentials(
                 self.credentials_file, organiser=organiser, seeded=seeded, base_url=self.base_url
@@ -355,7 +282,15 @@ class Demo:
             say(f"ERROR: {exc}")
             self.server.should_exit = True
             return
-        banner(base_url=self.base_url, root=self.root, seeded=seeded, organiser=organiser)
+        login = (ORGANISER_EMAIL, ORGANISER_PASSWORD)
+        text = banner(
+            base_url=self.base_url,
+            root=self.root,
+            seeded=seeded,
+            organiser=organiser,
+            organiser_login=login,
+        )
+        print(text, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,6 +79,28 @@ def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -
     return list(teams)
 
 
+def _check_interactive(url: str, credentials: dict[str, Any]) -> None:
+    """Both interactive phases ranked every public team; the closed loop's clicks helped."""
+    phases = credentials["interactive_phases"]
+    assert sorted(phases) == ["closed-loop", "static"]
+    headers = {"Authorization": f"Bearer {credentials['organiser_token']}"}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for phase in phases.values():
+            board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
+            assert sorted(r["team"] for r in board["rows"]) == sorted(PUBLIC_ORDER)
+        scores = client.get(
+            f"/api/v1/phases/{phases['closed-loop']}/interactive-scores", headers=headers
+        ).json()
+    assert scores["interaction"]["mode"] == "closed_loop"
+    assert len(scores["submissions"]) == 3
+    for entry in scores["submissions"]:
+        curves = [case["dice_curve"] for case in entry["cases"]]
+        assert len(curves) == 6
+        assert all(len(curve) == 11 for curve in curves)
+        first, last = (sum(c[k] for c in curves) / len(curves) for k in (0, -1))
+        assert last >= first, (entry["team"], first, last)
+
+
 def _metric(text: str, line_start: str) -> float:
     for line in text.splitlines():
         if line.startswith(line_start + " "):
@@ -132,11 +154,12 @@ def test_demo_fills_the_board_and_stops_cleanly(
             assert [r["team"] for r in board["rows"]] == PUBLIC_ORDER
             assert client.get("/readyz").status_code == 200
             metrics = client.get("/metrics").text
-        # Three teams on two tasks, plus the one above.
-        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 7
+        # Three teams on two tasks and two interactive phases, plus the one above.
+        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 13
         assert _metric(metrics, "podium_queue_length") == 0
         # One observation per attempt (an engine hiccup's retry would add one).
-        assert _metric(metrics, "podium_container_seconds_count") >= 7
+        assert _metric(metrics, "podium_container_seconds_count") >= 13
+        _check_interactive(url, credentials)
 
         screenshot = tmp_path / "leaderboard.png"
         assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER

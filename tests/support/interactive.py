@@ -28,6 +28,29 @@ from worker.runner.channel import FileStat
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_FILE = REPO / "examples" / "interactive_client.py"
 
+#: A closed-loop client in busybox sh, run as ``run.sh CSV INPUT_DIR OUTPUT_DIR``: it answers
+#: each request with the input (a mask in these tests) until the case ends. Tests replace
+#: ``hostile() { return 1; }`` to misbehave at chosen steps.
+LOOP = r"""
+answer() {  # case k
+  cp "$in/$1_0000.nii.gz" "$out/$1/$1_$2.nii.gz" && touch "$out/$1/$1_$2.done"
+}
+hostile() { return 1; }
+in=$2; out=$3
+while read c; do
+  mkdir -p "$out/$c"; k=0
+  while :; do
+    if [ -e "/clicks/$c/${c}_${k}_clicks.json" ]; then
+      hostile "$c" "$k" || answer "$c" "$k"; k=$((k+1))
+    elif [ -e "/clicks/$c/${c}_end.json" ]; then
+      echo "$c ended: $(cat /clicks/$c/${c}_end.json)"; break
+    else
+      usleep 20000
+    fi
+  done
+done < "$1"
+"""
+
 #: (z, y, x) of the small test volumes.
 SHAPE_ZYX = (10, 16, 20)
 SPACING = (0.8, 0.8, 2.0)

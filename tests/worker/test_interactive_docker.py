@@ -20,7 +20,13 @@ import pytest
 from backend.challenges.contract import RunContract
 from scoring.interactive.simulate import static_clicks
 from tests.support.images import shell_image
-from tests.support.interactive import interaction, label_case, three_lesions, write_mask
+from tests.support.interactive import (
+    LOOP,
+    interaction,
+    label_case,
+    three_lesions,
+    write_mask,
+)
 from tests.support.sandbox import TEST_LIMITS
 from worker.cases import CaseInput, LabelSource
 from worker.interactive.stages import run_interactive, score_interactive
@@ -36,27 +42,6 @@ CONTRACT = RunContract(
 )
 LIMITS = dataclasses.replace(TEST_LIMITS, wall_seconds=40)
 _names = itertools.count()
-
-#: A closed-loop client in busybox sh: answer each request with the input, until the case ends.
-LOOP = r"""
-answer() {  # case k
-  cp "$in/$1_0000.nii.gz" "$out/$1/$1_$2.nii.gz" && touch "$out/$1/$1_$2.done"
-}
-hostile() { return 1; }
-in=$2; out=$3
-while read c; do
-  mkdir -p "$out/$c"; k=0
-  while :; do
-    if [ -e "/clicks/$c/${c}_${k}_clicks.json" ]; then
-      hostile "$c" "$k" || answer "$c" "$k"; k=$((k+1))
-    elif [ -e "/clicks/$c/${c}_end.json" ]; then
-      echo "$c ended: $(cat /clicks/$c/${c}_end.json)"; break
-    else
-      usleep 20000
-    fi
-  done
-done < "$1"
-"""
 
 
 class Setup:
