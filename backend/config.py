@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     mode); compose and the tests point it at PostgreSQL.
     """
 
-    model_config = SettingsConfigDict(env_prefix="PODIUM_", env_file=None, extra="ignore")
+    # An empty variable means "the default": compose passes every documented setting
+    # through from .env as ${PODIUM_X:-}, so one left unset there must not read as "".
+    model_config = SettingsConfigDict(
+        env_prefix="PODIUM_", env_file=None, extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     secret_key: str = Field(default="changethis", description="Pepper for API token hashes.")
@@ -41,6 +45,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     docker_socket: Path = Path("/var/run/docker.sock")
+    #: Where submissions, inputs, label sets and predictions live (backend/storage/).
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
     #: Whether ``/readyz`` asks the Docker engine; unset: only when evaluations run in-process.
     ready_check_docker: bool | None = None
     # Accounts, browser sessions, e-mail (backend/auth, backend/web, backend/notifications).
@@ -74,6 +83,22 @@ class Settings(BaseSettings):
     notification_queue: str = "notifications"
     webhook_attempts: int = Field(default=5, gt=0)
     webhook_backoff_s: float = Field(default=10.0, ge=0)
+    # The image registry Podium is the token server of (docs/deployment.md "The registry").
+    #: How Podium reaches the registry's API, e.g. ``http://registry:5000``; empty: no registry.
+    registry_url: str = ""
+    #: The registry's name in image references (``docker push HOST/...``); default: the
+    #: host and port of ``registry_url``.
+    registry_host: str = ""
+    #: The token realm teams' Docker clients call (written into the registry's config).
+    registry_realm: str = "http://127.0.0.1:8000/api/v1/registry/token"
+    #: Where the registry posts its notifications (written into the registry's config).
+    registry_notify_url: str = "http://127.0.0.1:8000/api/v1/registry/notifications"
+    #: The ``service`` and ``issuer`` names the registry checks in each token.
+    registry_service: str = "podium-registry"
+    registry_issuer: str = "podium"
+    registry_token_ttl_s: int = Field(default=300, ge=30, le=3600)
+    #: The signing key and certificate; default ``<data root>/registry``.
+    registry_key_dir: Path | None = None
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
@@ -108,6 +133,18 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         """Partial uploads; on the same file system so the final move is a rename."""
         return self.data_root / "staging"
+
+    @property
+    def registry_keys(self) -> Path:
+        """Where the registry token signing key and its certificate live."""
+        return self.registry_key_dir or self.data_root / "registry"
+
+    @property
+    def registry_address(self) -> str:
+        """The registry's ``host[:port]`` in image references (empty: no registry)."""
+        if self.registry_host:
+            return self.registry_host
+        return self.registry_url.split("://", 1)[-1].split("/", 1)[0] if self.registry_url else ""
 
     @property
     def challenge_files_dir(self) -> Path:

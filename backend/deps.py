@@ -22,6 +22,7 @@ from backend.config import Settings
 from backend.errors import DomainError, ForbiddenError
 from backend.jobs import bind_queue
 from backend.notifications.hooks import bind_notifications
+from backend.storage import Storage, make_storage
 from backend.web.sessions import check_csrf, session_token
 
 
@@ -29,6 +30,15 @@ def get_settings(request: Request) -> Settings:
     """The application's settings."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_storage(request: Request) -> Storage:
+    """The application's storage (made from its settings on first use, then kept)."""
+    state = request.app.state
+    storage: Storage | None = getattr(state, "storage", None)
+    if storage is None:
+        storage = state.storage = make_storage(state.settings)
+    return storage
 
 
 class SessionSlots:
@@ -143,6 +153,7 @@ def rate_limiter(request: Request) -> RateLimiter:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(

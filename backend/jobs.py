@@ -130,6 +130,11 @@ def bind_factory(factory: sessionmaker[Session], queue: JobQueue) -> None:
     factory.configure(info=info)
 
 
+def has_queue(session: Session) -> bool:
+    """Whether ``session`` can send jobs (a queue is bound)."""
+    return _QUEUE_KEY in session.info
+
+
 def enqueue(session: Session, *, task_name: str, args: Sequence[Any], queue: str) -> None:
     """Send a job once ``session``'s transaction commits; forget it on rollback.
 

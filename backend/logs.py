@@ -39,3 +39,5 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Python's warnings too (a library's deprecation, Celery's as root): one JSON line each.
+    logging.captureWarnings(True)

@@ -31,6 +31,7 @@ from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
 from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
 from backend.ops.router import router as ops_router
+from backend.registry.router import router as registry_router
 from backend.submissions.router import router as submissions_router
 from backend.teams.router import router as teams_router
 from backend.web.console import router as console_router
@@ -62,6 +63,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Body too large.",
         422: "Invalid input; `message` says which field and why.",
         429: "Quota used up, or too many sign-in, sign-up or reset attempts (`Retry-After`).",
+        503: "A service Podium depends on (the image registry) is not answering.",
     }.items()
 }
 
@@ -221,6 +223,7 @@ def create_app(
         leaderboard_router,
         interactive_router,
         console_router,
+        registry_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -7,8 +7,11 @@ from backend.db import Base
 from backend.interactive.models import ClickSet, InteractiveCaseScore
 from backend.leaderboard.models import LeaderboardGeneration
 from backend.notifications.models import ChallengeWebhook
+from backend.references.models import ReferenceEntry
+from backend.registry.models import RegistryEvent
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
+from backend.writeups.models import Writeup
 
 __all__ = [
     "AccountToken",
@@ -29,8 +32,11 @@ __all__ = [
     "Phase",
     "QuotaLedgerEntry",
     "RateLimitHit",
+    "ReferenceEntry",
+    "RegistryEvent",
     "Submission",
     "Task",
     "Team",
     "User",
+    "Writeup",
 ]

@@ -7,13 +7,17 @@ CaseScores in a migrated database (an SQLite file by default, or PostgreSQL with
 ``GET /api/v1/phases/{id}/leaderboard`` over HTTP:
 
 - cold: the process's board cache emptied before every request (the request
-  loads every counted case score, ranks and runs the 1,000-sample bootstrap);
+  loads every counted case score, ranks, runs the 1,000-sample bootstrap with the
+  metric intervals from the same resamples, the lesion-size strata and the
+  significance maps of both paradigms);
 - warm: the cache filled (the request checks the phase's generation and
   submission fingerprint, then serves the built board).
 
-Then times ``scoring.ranking.bootstrap_stability`` (1,000 samples) for 10 of the
-teams, on their results as loaded from the database. Targets: warm p99 < 50 ms,
-cold < 1 s, bootstrap < 1 s.
+The phase ranks with the TriALS rules (average ties) and has two reference entries
+(a ranked baseline, an unranked human reader) besides the teams. Then times
+``scoring.ranking.analyse`` (1,000 samples, intervals included) for 10 of the
+teams, on their results as loaded from the database. Targets (issues 6 and 15):
+warm p99 < 50 ms, cold < 1 s, bootstrap < 1 s.
 
     .venv/bin/python -m benchmarks.leaderboard [--cold 20] [--warm 300]   # from the repository root
     .venv/bin/python -m benchmarks.leaderboard --database-url postgresql+psycopg://...
@@ -36,17 +40,26 @@ from backend.enums import RankingSelection
 from backend.jobs import RecordingJobQueue
 from backend.leaderboard import cache
 from backend.leaderboard.context import load_phase
-from backend.leaderboard.ranked import _results_by_team
-from backend.leaderboard.repository import succeeded_submissions
-from backend.leaderboard.selection import counted_submissions
+from backend.leaderboard.entries import gather
+from backend.leaderboard.ranked import _results_by_entry
+from backend.leaderboard.repository import challenge_teams
+from backend.leaderboard.rules import rules_of
 from backend.main import create_app
-from scoring.ranking import bootstrap_stability
-from tests.backend.leaderboard_seed import TeamSpec, seed_phase
+from scoring.ranking import analyse
+from tests.backend.leaderboard_seed import ReferenceSpec, TeamSpec, seed_phase
 from tests.backend.live import serve
 from tests.fixtures.database import alembic_upgrade
 
 CENTRES = {"China": 17, "Egypt": 28, "External": 25}
 PARADIGMS = ("visible", "combined")
+RANKING: dict[str, object] = {
+    "ties": "average",
+    "references": {"baseline": "ranked", "human": "unranked", "off-the-shelf": "ranked"},
+}
+REFERENCES = [
+    ReferenceSpec(name="Baseline", kind="baseline", quality=0.7),
+    ReferenceSpec(name="Second reader", kind="human", quality=0.9),
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,6 +85,11 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=20, help="cold requests")
     parser.add_argument("--warm", type=int, default=300, help="warm requests")
     parser.add_argument("--bootstrap-teams", type=int, default=10)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no reference entries and the default rules (min ties), as before issue 15",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +114,8 @@ def main() -> None:
                 paradigms=PARADIGMS,
                 selection=RankingSelection.LATEST,
                 noise=0.1,
+                ranking={} if args.plain else RANKING,
+                references=() if args.plain else REFERENCES,
             )
             session.commit()
         phase_id = seeded.phase.id
@@ -119,6 +139,17 @@ def main() -> None:
         path = f"/api/v1/phases/{phase_id}/leaderboard"
         with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
             timed_get(client, path)  # imports, first connection
+            board = client.get(path).json()
+            shown = {
+                "rows": len(board["rows"]),
+                "significance maps": len(board["significance"]),
+                "rows with intervals": sum(
+                    all(c["interval"] is not None for c in r["cells"].values())
+                    for r in board["rows"]
+                ),
+                "rows with strata": sum(r["strata"] is not None for r in board["rows"]),
+            }
+            print(f"the board: {shown}")
             cold = []
             for _ in range(args.cold):
                 cache.BOARDS.clear()
@@ -134,23 +165,29 @@ def main() -> None:
 
         with factory() as session:
             ctx = load_phase(session, phase_id)
-            chosen = counted_submissions(
-                succeeded_submissions(session, phase_id=phase_id),
-                selection=RankingSelection.LATEST,
-            )
-            picked = dict(list(chosen.items())[: args.bootstrap_teams])
-            names = {t.id: t.name for t in seeded.teams.values() if t.id in picked}
-            subs, _ = _results_by_team(
+            entries, _ = gather(
                 session,
                 ctx,
-                team_names=names,
-                evaluations={t: c.evaluation_id for t, c in picked.items()},
+                challenge_teams(session, challenge_id=ctx.challenge.id),
+                view="public",
+                rules=rules_of(ctx.phase.ranking),
+                paradigms=PARADIGMS,
             )
+            picked = [e for e in entries if e.kind == "team"][: args.bootstrap_teams]
+            subs, _ = _results_by_entry(session, ctx, picked)
         centres = {c.key: c.centre for c in ctx.cases}
         boot = []
         for _ in range(5):
             start = time.perf_counter()
-            bootstrap_stability(subs, centres=centres, paradigms=PARADIGMS, samples=1000, seed=0)
+            analyse(
+                subs,
+                centres=centres,
+                paradigms=PARADIGMS,
+                ranked=list(subs),
+                samples=1000,
+                seed=0,
+                ties="average",
+            )
             boot.append((time.perf_counter() - start) * 1000)
         engine.dispose()
 
@@ -164,11 +201,11 @@ def main() -> None:
         f"{args.teams} teams × {args.submissions} submissions × {sum(CENTRES.values())} cases "
         f"× {len(PARADIGMS)} paradigms"
     )
-    print(line("cold (cache emptied; rank + 1,000-sample bootstrap)", cold))
+    print(line("cold (cache emptied; rank, bootstrap, intervals, maps, strata)", cold))
     print(line("warm (cached board)", warm))
     print(line("centre tab after overall (shared bootstrap)", centre))
     print(
-        f"{'bootstrap_stability, 1,000 samples, ' + str(len(subs)) + ' teams':<44} "
+        f"{'analyse (1,000 samples, intervals), ' + str(len(subs)) + ' teams':<44} "
         f"median {statistics.median(boot):.1f} ms (of 5)"
     )
 

@@ -17,15 +17,26 @@ prepared from the worker's label cache, and its score time is printed last.
 
 Overhead = total − container time − scorer time; the goal (issue 5) is < 10 %.
 
+The scoring stage's CPU time (every thread of the process) is printed as well: on a
+loaded machine it is the steadier figure. With ``--baseline DIR`` (another checkout,
+e.g. a ``git worktree`` of an older commit) each repetition runs this script twice,
+alternating, each in its own process: once on this checkout's code and once on that
+one's (the script itself stays this one), and the figures are compared (issue 17:
+the second submission's score time).
+
     .venv/bin/python -m benchmarks.pipeline                         # SQLite file
     .venv/bin/python -m benchmarks.pipeline --database-url postgresql+psycopg://...
+    .venv/bin/python -m benchmarks.pipeline --baseline /tmp/podium-base --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +47,9 @@ import numpy as np
 from alembic import command
 from alembic.config import Config
 
+import worker.evaluation
 from backend.db import make_engine, make_session_factory
+from backend.storage import FilesystemStorage
 from backend.submissions.models import Submission
 from tests.support.images import build_image
 from tests.support.world import make_world, write_mask
@@ -45,7 +58,6 @@ from worker.context import WorkerContext
 from worker.evaluation import evaluate
 from worker.runner.base import GIB, RunResult
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 REPO = Path(__file__).resolve().parents[1]
 # The repository's copy of the real sample cases, as the scoring tests use it.
@@ -58,6 +70,14 @@ class RecordingRunner:
     def __init__(self, inner: DockerRunner) -> None:
         self.inner = inner
         self.results: list[RunResult] = []
+
+    @property
+    def client(self) -> Any:
+        """The engine client (the worker's image store pulls and loads through it)."""
+        return self.inner.client
+
+    def present_image(self, reference: str, *, root_images: Any = "refuse") -> Any:
+        return self.inner.present_image(reference, root_images=root_images)
 
     def load_image(self, tarball: Path, *, expected_id: str, root_images: Any = "refuse") -> Any:
         return self.inner.load_image(tarball, expected_id=expected_id, root_images=root_images)
@@ -154,6 +174,17 @@ def one_run(
         runner=runner,
         settings=settings,
     )
+    scoring_cpu: list[float] = []
+    inner = worker.evaluation.score_predictions
+
+    def timed(**kwargs: Any) -> Any:  # the scoring stage's CPU time, every thread
+        cpu = time.process_time()
+        try:
+            return inner(**kwargs)
+        finally:
+            scoring_cpu.append(time.process_time() - cpu)
+
+    worker.evaluation.score_predictions = timed  # type: ignore[assignment]
     started = time.perf_counter()
     outcome = evaluate(submission_id, context=context)
     total = time.perf_counter() - started
@@ -163,6 +194,7 @@ def one_run(
             raise SystemExit(f"the run ended {outcome.status}: {row.message} {row.log_tail}")
     # A second submission to the same phase finds the labels prepared.
     warm = evaluate(second_id, context=context)
+    worker.evaluation.score_predictions = inner  # type: ignore[assignment]
     engine.dispose()
     assert outcome.timings is not None
     assert warm.timings is not None
@@ -170,6 +202,8 @@ def one_run(
     container = runner.results[0].duration_s
     return {
         "score, 2nd submission": warm.timings.score,
+        "score CPU": scoring_cpu[0],
+        "score CPU, 2nd submission": scoring_cpu[-1],
         "total": total,
         "load": t.load,
         "container": container,
@@ -180,6 +214,43 @@ def one_run(
         "other": total - (t.load + t.run + t.collect + t.score + t.persist),
         "overhead": (total - container - t.score) / total,
     }
+
+
+STAGES = ("total", "load", "container", "runner", "collect", "score", "persist", "other")
+SECOND = "score, 2nd submission"
+CPU = ("score CPU", "score CPU, 2nd submission")
+# Runs this file with another checkout's code first on the path (its backend, worker,
+# scoring and tests), so both sides are measured by the same script.
+_RUN_ELSEWHERE = (
+    "import runpy, sys; root, script = sys.argv[1], sys.argv[2]; sys.path.insert(0, root); "
+    "sys.argv = [script, *sys.argv[3:]]; runpy.run_path(script, run_name='__main__')"
+)
+
+
+def _alternate(args: argparse.Namespace, passthrough: list[str]) -> None:
+    """Run this script here and in the baseline checkout, alternating; compare the scoring."""
+    figures: dict[str, list[dict[str, float]]] = {"this checkout": [], "baseline": []}
+    for _ in range(args.repeat):
+        for name, root in (("this checkout", REPO), ("baseline", args.baseline.resolve())):
+            command = [sys.executable, "-c", _RUN_ELSEWHERE, str(root), __file__]
+            done = subprocess.run(
+                [*command, "--repeat", "1", *passthrough],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            rows = re.findall(r"^  (\S[^\n]*?)\s+([0-9.]+) s", done.stdout, flags=re.M)
+            figures[name].append({label.strip(): float(value) for label, value in rows})
+    load = os.getloadavg()
+    print(f"alternating {args.repeat} runs each with {args.baseline} (load {load[0]:.1f})")
+    for stage in (*STAGES, SECOND, *CPU):
+        mine = statistics.median(r[stage] for r in figures["this checkout"])
+        base = statistics.median(r[stage] for r in figures["baseline"])
+        print(f"  {stage:<22} {mine:7.3f} s   baseline {base:7.3f} s   ratio {mine / base:.2f}")
+    for stage in (SECOND, CPU[1]):
+        pairs = zip(figures["this checkout"], figures["baseline"], strict=True)
+        print(f"  {stage} per pair: " + ", ".join(f"{r[stage] / b[stage]:.2f}" for r, b in pairs))
 
 
 def main() -> None:
@@ -193,7 +264,16 @@ def main() -> None:
         action="store_true",
         help=f"synthetic volumes of --shape instead of the real sample cases in {SAMPLE}",
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout to alternate with (its own script)"
+    )
     args = parser.parse_args()
+    if args.baseline:
+        passthrough = ["--cases", str(args.cases), "--shape", args.shape]
+        passthrough += ["--synthetic"] if args.synthetic else []
+        passthrough += ["--database-url", args.database_url] if args.database_url else []
+        _alternate(args, passthrough)
+        return
     shape = tuple(int(v) for v in args.shape.split(","))
     client = docker.from_env(timeout=300)
     runs = []
@@ -207,8 +287,7 @@ def main() -> None:
                                 cases=args.cases, shape=shape, sample=sample))  # fmt: skip
     what = f"synthetic {shape} (z, y, x)" if args.synthetic else "real TriALS sample volumes"
     print(f"{args.cases} cases, {what}, 2 paradigms, median of {args.repeat} runs")
-    names = ("total", "load", "container", "runner", "collect", "score", "persist", "other")
-    for name in (*names, "score, 2nd submission"):
+    for name in (*STAGES, SECOND, *CPU):
         values = [r[name] for r in runs]
         spread = f"{min(values):.3f}–{max(values):.3f}"
         print(f"  {name:<22} {statistics.median(values):7.3f} s   ({spread})")

@@ -6,6 +6,7 @@ synthetic dataset of :mod:`demo.data`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,18 @@ CLOSES_AT = "2099-12-31T23:59:59Z"
 
 CaseList = Sequence[tuple[str, str]]
 
+#: The TriALS paper's ranking rules (average ties, dataset metrics), reference entries of
+#: every kind ranked among the teams as the paper ranks off-the-shelf models, except human
+#: readers, shown beside the ranking as its inter-reader ceiling; lesion-size strata at
+#: bounds that split the synthetic lesions (158-16,000 mm³) into thirds.
+RANKING: dict[str, Any] = {
+    "ties": "average",
+    "aggregation": "dataset",
+    "references": {"baseline": "ranked", "off-the-shelf": "ranked", "human": "unranked"},
+    "significance_metric": "lesion_dice_per_case",
+    "size_strata_mm3": [1000, 5000],
+}
+
 
 def _cases(keys: CaseList, *, modality: str) -> list[dict[str, Any]]:
     return [
@@ -59,6 +72,7 @@ def _phases(
             "submission_limit": 20,
             "leaderboard_visibility": "live",
             "ranking_selection": "latest",
+            "ranking": copy.deepcopy(RANKING),
             **common,
             "cases": _cases(validation, modality=modality),
             "sample_cases": _cases(samples, modality=modality),
@@ -71,6 +85,9 @@ def _phases(
             # A final board is hidden until published after closing, whatever is set here.
             "leaderboard_visibility": "hidden_until_close",
             "ranking_selection": "latest",
+            "ranking": copy.deepcopy(RANKING),
+            # As TriALS asked: a write-up (PDF) with every final container.
+            "writeup": {"required": True, "max_mb": 20},
             **common,
             "cases": _cases(final, modality=modality),
             "sample_cases": _cases(samples, modality=modality),
@@ -96,8 +113,30 @@ INTERACTIVE_PHASES: dict[str, dict[str, Any]] = {
         },
     },
 }
-#: The interactive task's label folder: the venous labels of its (validation) cases.
-INTERACTIVE_LABELS = "labels/venous-validation"
+#: The interactive task's label folder: the venous labels of its cases.
+INTERACTIVE_LABELS = "labels/interactive/venous"
+#: The interactive task's cases per centre (its first validation cases): a closed loop's
+#: eleven steps per case cost time, and per-centre ranking needs two.
+INTERACTIVE_CASES_PER_CENTRE = 2
+
+
+def interactive_cases(validation: CaseList) -> CaseList:
+    """The interactive task's cases: the first validation cases of each centre.
+
+    Examples
+    --------
+    >>> interactive_cases([("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")])
+    [('a1', 'a'), ('a2', 'a'), ('b1', 'b')]
+    """
+    taken: dict[str, int] = {}
+    chosen = []
+    for key, centre in validation:
+        if taken.get(centre, 0) < INTERACTIVE_CASES_PER_CENTRE:
+            taken[centre] = taken.get(centre, 0) + 1
+            chosen.append((key, centre))
+    return chosen
+
+
 #: The run contract TriALS 2025 ran (``run.sh CSV INPUT_DIR OUTPUT_DIR``).
 TRIALS_CONTRACT: dict[str, Any] = {
     "args": ["/input/cases.csv", "/input", "/output"],
@@ -122,7 +161,7 @@ def _interactive_task(*, validation: CaseList) -> dict[str, Any]:
             "gpu": False,
             "container": dict(TRIALS_CONTRACT),
             "interaction": spec["interaction"],
-            "cases": _cases(validation, modality="venous"),
+            "cases": _cases(interactive_cases(validation), modality="venous"),
         }
         for slug, spec in INTERACTIVE_PHASES.items()
     ]
@@ -157,7 +196,7 @@ def challenge_document(
     Returns
     -------
     dict
-        Ready for ``yaml.safe_dump``.
+        Ready for :func:`demo.yamlout.dump`.
     """
     return {
         "slug": "trials-demo",

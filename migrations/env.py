@@ -5,6 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import Connection, text
 
 from backend.config import get_settings
 from backend.db import make_engine
@@ -15,6 +16,10 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+#: pg_advisory_lock key of schema migrations ("podium" in ASCII): with several API
+#: replicas starting at once, one migrates and the others wait, then find the head.
+MIGRATION_LOCK = 0x706F6469756D
 
 
 def _url() -> str:
@@ -38,20 +43,35 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _locked(connection: Connection, *, lock: bool) -> None:
+    """Take (or release) the migration lock on PostgreSQL; SQLite is one host, one file."""
+    if connection.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_lock" if lock else "pg_advisory_unlock"
+    connection.execute(text(f"SELECT {function}(:key)"), {"key": MIGRATION_LOCK})
+    # Session-level lock taken outside the migration transaction: end the implicit one.
+    connection.commit()
+
+
 def run_migrations_online() -> None:
-    """Migrate the live database."""
+    """Migrate the live database, one process at a time (a PostgreSQL advisory lock)."""
     url = _url()
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context.configure(
-                connection=connection,
-                target_metadata=target_metadata,
-                render_as_batch=url.startswith("sqlite"),
-                compare_type=True,
-            )
-            with context.begin_transaction():
-                context.run_migrations()
+            _locked(connection, lock=True)
+            try:
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    render_as_batch=url.startswith("sqlite"),
+                    compare_type=True,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+                connection.commit()
+            finally:
+                _locked(connection, lock=False)
     finally:
         engine.dispose()
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -31,10 +32,11 @@ from backend.cli.instance import Instance, write_instance
 from backend.db import make_engine, make_session_factory
 from backend.enums import Role
 from backend.errors import DomainError
-from podium.demo_seed import banner, seed
+from podium import registry
 from podium.embedded import EmbeddedService, build_service, resume_unfinished
 from podium.images import REPO, TEAMS, ImageBuildError
 from podium.seed import Seeded, SeedError
+from podium.seed_demo import banner, seed_demo
 from worker.config import WorkerSettings
 
 ORGANISER_EMAIL = "organiser@demo.podium.example.org"
@@ -192,6 +194,7 @@ class Demo:
         self.settings = WorkerSettings()
         self.service: EmbeddedService | None = None
         self.server: uvicorn.Server | None = None
+        self.registry: registry.DemoRegistry | None = None
 
     def serve(self, sock: socket.socket) -> None:
         """Prepare, start the server and seed once it answers; returns after Ctrl-C."""
@@ -210,6 +213,7 @@ class Demo:
                 job_backend="local",  # the embedded queue, whatever the environment says
             ),
         )
+        self.registry = self._start_registry()
         self.service = build_service(self.settings)
         resumed = resume_unfinished(self.service)
         if resumed:
@@ -240,6 +244,27 @@ class Demo:
         finally:
             self._stop_queue(self.service)
 
+    def _start_registry(self) -> registry.DemoRegistry | None:
+        """The registry teams push to (``None``, with the package named, when absent)."""
+        try:
+            started = registry.start(self.settings, root=self.root)
+        except registry.RegistryStartError as exc:
+            raise DemoError(str(exc)) from exc
+        if started is None:
+            say(
+                "no image registry: install the Debian package docker-registry to let teams "
+                "`docker push` (tarball uploads work without it)"
+            )
+        else:
+            say(f"registry at {started.address} (log {started.log})")
+        return started
+
+    def stop_registry(self) -> None:
+        """Stop the registry this demo started."""
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
+
     def _stop_queue(self, service: EmbeddedService) -> None:
         """Let the evaluation in progress end for a moment, then leave it to the next start.
 
@@ -265,14 +290,14 @@ class Demo:
             threading.Event().wait(0.05)
         say(f"Podium is running at {self.base_url} (seeding the demo)")
         try:
-            seeded = seed(
+            seeded = seed_demo(
+                say=say,
+                timeout_s=EVALUATION_TIMEOUT_S,
                 base_url=self.base_url,
                 root=self.root,
                 challenge_file=challenge_file,
                 organiser=organiser,
                 known=known,
-                say=say,
-                timeout_s=EVALUATION_TIMEOUT_S,
             )
             _save_credentials(
                 self.credentials_file, organiser=organiser, seeded=seeded, base_url=self.base_url
@@ -309,8 +334,15 @@ def main(argv: list[str] | None = None) -> int:
         sock = listen(host, int(port_text))
         root = prepare_environment(verbose=verbose)
         say(f"data root {root}")
+        if shutil.which(registry.BINARY):
+            registry.configure_environment(
+                port=registry.choose_port(), base_url=f"http://{host}:{port_text}"
+            )
         demo = Demo(root=root, host=host, port=int(port_text), verbose=verbose)
-        demo.serve(sock)
+        try:
+            demo.serve(sock)
+        finally:
+            demo.stop_registry()
     except DemoError as exc:
         say(f"ERROR: {exc}")
         return 1

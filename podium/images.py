@@ -19,6 +19,9 @@ class DemoTeam:
     name: str
     affiliated: bool
     defines: tuple[str, ...]
+    method: str = ""
+    #: The tasks it enters (as in the paper, not every team enters both).
+    tasks: tuple[str, ...] = ("task1", "task2")
 
     @property
     def email(self) -> str:
@@ -36,21 +39,71 @@ class DemoTeam:
         return f"podium-demo/{self.slug}:latest"
 
 
-#: Three skills (see examples/threshold-model/README.md), so the board has a real order.
+#: The demo's interactive task (demo/challenge.py): its two phases, static and closed loop.
+INTERACTIVE_TASK = "interactive"
+
+#: Six skills (see examples/threshold-model/README.md), so the board has a clear order;
+#: three enter Task 1 only, which keeps the demo's evaluations few, and three the
+#: interactive task too (the same image answers it in its interactive mode).
 TEAMS: tuple[DemoTeam, ...] = (
-    DemoTeam(slug="hepatica", name="Hepatica", affiliated=False, defines=()),
+    DemoTeam(
+        slug="hepatica",
+        name="Hepatica",
+        affiliated=False,
+        defines=(),
+        method="Liver-enclosed threshold",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
+    ),
     DemoTeam(
         slug="cautious",
         name="Cautious Lesions",
         affiliated=False,
         defines=("MIN_LESION_VOXELS=150",),
+        method="Threshold, large candidates only",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
     ),
     DemoTeam(
-        slug="house",
-        name="Organisers' Baseline",
-        affiliated=True,
-        defines=("EDGE_FRACTION=0.15f", "TOLERANCE_HU=14.0f"),
+        slug="softedge",
+        name="Soft Edges",
+        affiliated=False,
+        defines=("EDGE_FRACTION=0.25f",),
+        method="Threshold, generous borders",
+        tasks=("task1",),
     ),
+    DemoTeam(
+        slug="widenet",
+        name="Wide Net",
+        affiliated=False,
+        defines=("TOLERANCE_HU=20.0f",),
+        method="Threshold, wide liver window",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
+    ),
+    DemoTeam(
+        slug="sharpcut",
+        name="Sharp Cut",
+        affiliated=False,
+        defines=("EDGE_FRACTION=0.6f",),
+        method="Threshold, tight borders",
+        tasks=("task1",),
+    ),
+    DemoTeam(
+        slug="bigonly",
+        name="Big Lesions Only",
+        affiliated=False,
+        defines=("MIN_LESION_VOXELS=400",),
+        method="Threshold, very large candidates only",
+        tasks=("task1",),
+    ),
+)
+
+#: The organisers' own model, entered on each board as a reference entry of kind baseline
+#: (a container, evaluated like the teams').
+BASELINE = DemoTeam(
+    slug="baseline",
+    name="Threshold baseline",
+    affiliated=True,
+    defines=("EDGE_FRACTION=0.15f", "TOLERANCE_HU=14.0f"),
+    method="The example model, organisers' settings",
 )
 
 

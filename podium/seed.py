@@ -93,7 +93,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _archive(files: Iterable[Path]) -> bytes:
+def tar_gz_of(files: Iterable[Path]) -> bytes:
     """A .tar.gz with each file at the top level, named as it is (``<case key>.nii.gz``)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -134,7 +134,7 @@ def apply_challenge(api: Api, *, organiser: str, challenge_file: Path, say: Say)
                 "POST",
                 f"/phases/{phase_id}/inputs",
                 token=organiser,
-                content=_archive(local.values()),
+                content=tar_gz_of(local.values()),
                 headers={"Content-Type": "application/octet-stream"},
             ).json()
             say(
@@ -147,7 +147,7 @@ def apply_challenge(api: Api, *, organiser: str, challenge_file: Path, say: Say)
                 "POST",
                 f"/tasks/{task['id']}/label-sets/{paradigm}",
                 token=organiser,
-                content=_archive(files),
+                content=tar_gz_of(files),
                 headers={"Content-Type": "application/octet-stream"},
             ).json()
             state = "uploaded" if answer.get("created") else "unchanged"

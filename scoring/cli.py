@@ -1,4 +1,4 @@
-"""``podium-score``: score a folder of predictions against a folder of labels.
+"""``podium-score``: score a folder of predictions against one or several folders of labels.
 
 Usage::
 
@@ -6,33 +6,40 @@ Usage::
                  [--mode paper|reference] [--out DIR] [--jobs N]
                  [--label-cache DIR] [--quiet]
     podium-score --interactive PRED_DIR LABEL_DIR ...   (see scoring.interactive.cli)
+    podium-score PRED_DIR --labels visible=DIR --labels combined=DIR [...]
 
-A bad prediction never stops the run (it is scored per mode and its reason
-written out); unusable input (missing folders, no cases, an unreadable label)
-ends with exit status 2 and a message saying what to fix.
+With several label folders each prediction is read once and scored against
+every one; each gets its own output folder ``OUT/<name>/``. A bad prediction
+never stops the run (it is scored per mode and its reason written out);
+unusable input (missing folders, no cases, an unreadable label) ends with exit
+status 2 and a message saying what to fix.
+
+Imports are deferred to where a run needs them, so ``--help`` and the start of
+a run cost little more than Python, numpy and SimpleITK themselves
+(``tests/scoring/test_import_time.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
+# results.py is plain dataclasses; every heavy import is deferred to where a run needs it.
+from scoring.results import MODES, Mode
 
-from scoring.aggregate import DatasetMetrics, dataset_metrics
-from scoring.errors import CaseInputError
-from scoring.formats import EXTENSIONS, find_case_file
-from scoring.labelcase import LabelCase, read_cached
-from scoring.metrics import score_case
-from scoring.report import write_outputs
-from scoring.results import MODES, CaseResult, Mode
+if TYPE_CHECKING:
+    from scoring.results import CaseResult
 
 EXIT_USAGE = 2
+
+#: A label-set name: becomes an output folder name.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class UsageError(Exception):
@@ -41,26 +48,44 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One case to score (picklable, sent to worker processes)."""
+    """One case to score against every label set (picklable, sent to worker processes).
+
+    ``labels`` holds (label-set name, label file) pairs; the name is ``""``
+    for the single positional ``LABEL_DIR``.
+    """
 
     case_id: str
-    label: str
+    labels: tuple[tuple[str, str], ...]
     prediction: str | None
     mode: Mode
     label_cache: str | None = None
 
 
-def _score(task: Task) -> tuple[str, CaseResult | None, str | None]:
-    try:
-        if task.label_cache:
-            label = read_cached(
-                task.label, case_id=task.case_id, mode=task.mode, cache_dir=task.label_cache
-            )
-        else:
-            label = LabelCase.read(task.label, case_id=task.case_id, mode=task.mode)
-    except CaseInputError as exc:
-        return task.case_id, None, str(exc)
-    return task.case_id, score_case(label, task.prediction, mode=task.mode), None
+#: What scoring one task gives: the case, its results and its label problems, by label set.
+Scored = tuple[str, dict[str, "CaseResult"], dict[str, str]]
+
+
+def _score(task: Task) -> Scored:
+    from scoring.errors import CaseInputError  # noqa: PLC0415 (deferred: fast start)
+    from scoring.labelcase import LabelCase, read_cached  # noqa: PLC0415
+    from scoring.memory import keep_freed_memory  # noqa: PLC0415
+    from scoring.metrics import score_prediction  # noqa: PLC0415
+
+    keep_freed_memory()  # this process reads volume after volume: keep their pages
+    prepared: dict[str, LabelCase] = {}
+    problems: dict[str, str] = {}
+    for name, path in task.labels:
+        try:
+            if task.label_cache:
+                prepared[name] = read_cached(
+                    path, case_id=task.case_id, mode=task.mode, cache_dir=task.label_cache
+                )
+            else:
+                prepared[name] = LabelCase.read(path, case_id=task.case_id, mode=task.mode)
+        except CaseInputError as exc:
+            problems[name] = str(exc)
+    results = score_prediction(list(prepared.values()), task.prediction) if prepared else []
+    return task.case_id, dict(zip(prepared, results, strict=True)), problems
 
 
 def _rows(path: Path, what: str) -> list[list[str]]:
@@ -105,6 +130,8 @@ def read_centres(path: Path) -> dict[str, str]:
 
 
 def _label_case_ids(label_dir: Path) -> list[str]:
+    from scoring.formats import EXTENSIONS  # noqa: PLC0415 (deferred: fast start)
+
     ids = set()
     for file in label_dir.iterdir():
         for ext in EXTENSIONS:
@@ -116,58 +143,106 @@ def _label_case_ids(label_dir: Path) -> list[str]:
 
 def plan(
     pred_dir: Path,
-    label_dir: Path,
+    label_dirs: Sequence[tuple[str, Path]],
     *,
     cases: list[str] | None,
     mode: Mode,
     label_cache: Path | None = None,
 ) -> list[Task]:
-    """The cases to score, checking that every one has a label."""
-    for directory, what in ((pred_dir, "prediction"), (label_dir, "label")):
+    """The cases to score, checking that every label folder has every one.
+
+    ``label_dirs`` holds (label-set name, folder) pairs. Without a cases file
+    the cases are every label file of any of the folders.
+    """
+    from scoring.formats import EXTENSIONS, find_case_file  # noqa: PLC0415 (deferred: fast start)
+
+    for directory, what in ((pred_dir, "prediction"), *((d, "label") for _, d in label_dirs)):
         if not directory.is_dir():
             raise UsageError(f"{what} folder {directory} not found")
-    ids = cases if cases is not None else _label_case_ids(label_dir)
-    if not ids:
-        raise UsageError(f"no label files ({', '.join(EXTENSIONS)}) in {label_dir}")
-    tasks, unlabelled = [], []
+    if cases is not None:
+        ids = cases
+    else:
+        ids = sorted({c for _, d in label_dirs for c in _label_case_ids(d)})
+        if not ids:
+            folders = ", ".join(str(d) for _, d in label_dirs)
+            raise UsageError(f"no label files ({', '.join(EXTENSIONS)}) in {folders}")
+    labels: dict[str, list[tuple[str, str]]] = {c: [] for c in ids}
+    for name, directory in label_dirs:
+        unlabelled = []
+        for case_id in ids:
+            label = find_case_file(directory, case_id)
+            if label is None:
+                unlabelled.append(case_id)
+            else:
+                labels[case_id].append((name, str(label)))
+        if unlabelled:
+            shown = ", ".join(unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
+            raise UsageError(f"no label file in {directory} for {len(unlabelled)} case(s): {shown}")
+    tasks = []
     for case_id in ids:
-        label = find_case_file(label_dir, case_id)
-        if label is None:
-            unlabelled.append(case_id)
-            continue
         prediction = find_case_file(pred_dir, case_id)
         tasks.append(
             Task(
                 case_id=case_id,
-                label=str(label),
+                labels=tuple(labels[case_id]),
                 prediction=str(prediction) if prediction else None,
                 mode=mode,
                 label_cache=str(label_cache) if label_cache else None,
             )
         )
-    if unlabelled:
-        shown = ", ".join(unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
-        raise UsageError(f"no label file in {label_dir} for {len(unlabelled)} case(s): {shown}")
     return tasks
 
 
-def run(
-    tasks: Sequence[Task], *, jobs: int, progress: bool
-) -> Iterator[tuple[str, CaseResult | None, str | None]]:
+def run(tasks: Sequence[Task], *, jobs: int, progress: bool) -> Iterator[Scored]:
     """Score ``tasks`` in ``jobs`` processes, yielding in task order."""
-    bar = tqdm(total=len(tasks), unit="case", desc="scoring", disable=not progress, file=sys.stderr)
+    bar = _progress(len(tasks)) if progress else None
     try:
         if jobs <= 1:
             for task in tasks:
                 yield _score(task)
-                bar.update()
+                if bar is not None:
+                    bar.update()
         else:
+            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 (deferred)
+
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for item in pool.map(_score, tasks):
                     yield item
-                    bar.update()
+                    if bar is not None:
+                        bar.update()
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+
+
+def _progress(total: int) -> Any:
+    from tqdm import tqdm  # noqa: PLC0415 (deferred: only with a progress bar)
+
+    return tqdm(total=total, unit="case", desc="scoring", file=sys.stderr)
+
+
+def _label_sets(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(name, folder) pairs from ``LABEL_DIR`` or the ``--labels NAME=DIR`` options."""
+    if args.label_dir is not None and args.labels:
+        raise UsageError("give either LABEL_DIR or --labels NAME=DIR, not both")
+    if args.label_dir is not None:
+        return [("", args.label_dir)]
+    if not args.labels:
+        raise UsageError("no labels: give LABEL_DIR, or --labels NAME=DIR once per label set")
+    sets: list[tuple[str, Path]] = []
+    for option in args.labels:
+        name, sep, folder = option.partition("=")
+        if not sep or not folder:
+            raise UsageError(f"--labels {option!r}: write NAME=DIR, e.g. visible=labels/visible")
+        if not _NAME.match(name):
+            raise UsageError(
+                f"--labels {option!r}: the name {name!r} names an output folder: use letters, "
+                "digits, '_', '.' and '-' (not first)"
+            )
+        if name in (n for n, _ in sets):
+            raise UsageError(f"--labels: the name {name!r} is given twice")
+        sets.append((name, Path(folder)))
+    return sets
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,7 +251,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Score lesion segmentations (TriALS rules) against labels.",
     )
     parser.add_argument("pred_dir", type=Path, help="folder of <case_id>.nii.gz predictions")
-    parser.add_argument("label_dir", type=Path, help="folder of <case_id>.nii.gz labels")
+    parser.add_argument("label_dir", type=Path, nargs="?", help="folder of <case_id>.nii.gz labels")
+    parser.add_argument(
+        "--labels",
+        action="append",
+        metavar="NAME=DIR",
+        help="a named label folder instead of LABEL_DIR, once per label set (e.g. "
+        "--labels visible=DIR --labels combined=DIR): each prediction is read once and "
+        "scored against all of them, with outputs in OUT/NAME/",
+    )
     parser.add_argument("--cases", type=Path, help="CSV of case ids (default: every label)")
     parser.add_argument("--centres", type=Path, help="CSV of case_id,centre")
     parser.add_argument("--mode", choices=MODES, default="paper")
@@ -204,10 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        label_sets = _label_sets(args)
         cases = read_cases(args.cases) if args.cases else None
         centres = read_centres(args.centres) if args.centres else {}
         tasks = plan(
-            args.pred_dir, args.label_dir, cases=cases, mode=mode, label_cache=args.label_cache
+            args.pred_dir, label_sets, cases=cases, mode=mode, label_cache=args.label_cache
         )
         unknown = sorted(set(centres) - {t.case_id for t in tasks})
         if args.cases and unknown:
@@ -224,45 +308,70 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
 
-    results: list[CaseResult] = []
-    label_problems: list[str] = []
-    for _case_id, result, problem in run(tasks, jobs=args.jobs, progress=not args.quiet):
-        if result is None:
-            label_problems.append(str(problem))
-        else:
-            results.append(result)
+    names = [name for name, _ in label_sets]
+    results: dict[str, list[CaseResult]] = {name: [] for name in names}
+    label_problems: dict[str, list[str]] = {name: [] for name in names}
+    for _case_id, scored, problems in run(tasks, jobs=args.jobs, progress=not args.quiet):
+        for name, result in scored.items():
+            results[name].append(result)
+        for name, problem in problems.items():
+            label_problems[name].append(problem)
+    unusable = 0
+    for name in names:
+        out = args.out / name if name else args.out
+        if not _report(
+            out, name=name, mode=mode, results=results[name], centres=centres,
+            label_problems=label_problems[name],
+        ):  # fmt: skip
+            return EXIT_USAGE
+        unusable += len(label_problems[name])
+    if unusable:
+        print(
+            f"podium-score: error: {unusable} label(s) could not be used; their cases are left out",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return 0
+
+
+def _report(
+    out: Path,
+    *,
+    name: str,
+    mode: Mode,
+    results: list[CaseResult],
+    centres: dict[str, str],
+    label_problems: list[str],
+) -> bool:
+    """Write one label set's outputs and tell the user; False when the folder is unwritable."""
+    from scoring.aggregate import DatasetMetrics, dataset_metrics  # noqa: PLC0415 (deferred)
+    from scoring.report import write_outputs  # noqa: PLC0415
+
+    prefix = f"{name}: " if name else ""
     problems = label_problems + [e for r in results for e in r.errors]
-    overall = dataset_metrics(results, mode=mode)
     by_centre: dict[str, DatasetMetrics] = {}
     for centre in sorted(set(centres.values())):
         subset = [r for r in results if centres.get(r.case_id) == centre]
         by_centre[centre] = dataset_metrics(subset, mode=mode)
     try:
         written = write_outputs(
-            args.out,
+            out,
             mode=mode,
             results=results,
-            overall=overall,
+            overall=dataset_metrics(results, mode=mode),
             by_centre=by_centre,
             centres=centres,
             problems=problems,
         )
     except OSError as exc:
-        print(f"podium-score: error: cannot write to {args.out}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"podium-score: error: cannot write to {out}: {exc}", file=sys.stderr)
+        return False
     for problem in problems:
-        print(f"podium-score: {problem}", file=sys.stderr)
+        print(f"podium-score: {prefix}{problem}", file=sys.stderr)
     skipped = sum(1 for r in results if not r.counted)
     print(
-        f"scored {len(results)} case(s) in {mode} mode"
+        f"{prefix}scored {len(results)} case(s) in {mode} mode"
         + (f", {skipped} skipped" if skipped else "")
         + f"; wrote {', '.join(str(p) for p in written)}"
     )
-    if label_problems:
-        print(
-            f"podium-score: error: {len(label_problems)} label(s) could not be used; "
-            "their cases are left out",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    return 0
+    return True

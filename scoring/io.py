@@ -1,14 +1,18 @@
-"""Reading segmentations: lesion voxels in the file's own (x, y, z) axes, plus geometry.
+"""Reading segmentations: lesion voxels as small crops, plus geometry.
 
 Only this module touches SimpleITK. It returns the *lesion voxels*, not the
 volume: a 637×512×512 case holds a few tens of thousands of them, so everything
-downstream works on small crops. The scan runs in slabs, so a float volume
-needs no full-size temporaries.
+downstream works on small crops, one per lesion neighbourhood
+(:mod:`scoring.neighbourhoods`). The scan runs in slabs, so a float volume
+needs no full-size temporaries. One read serves several modes
+(:func:`read_lesion_modes`).
 
 Axis order: SimpleITK hands out arrays indexed (z, y, x); the reference
-evaluator reads with nibabel, indexed (x, y, z). Coordinates here are always
-(x, y, z), with the spacing in the same order, so component numbering and
-spacing match the reference whatever reads the file.
+evaluator reads with nibabel, indexed (x, y, z). The pieces stay in the
+array's (z, y, x) order (no transposed copy); geometry, offsets and the
+:attr:`LesionMask.mask` convenience view are (x, y, z), with the spacing in the
+same order, and :mod:`scoring.components` numbers components in the
+reference's (x, y, z) raster order whatever reads the file.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import gzip
 import math
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ import SimpleITK
 from scoring.errors import CaseInputError
 from scoring.formats import EXTENSIONS
 from scoring.geometry import Geometry
+from scoring.neighbourhoods import Piece, find_pieces
 from scoring.results import Mode
 
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
@@ -47,18 +53,16 @@ _SLAB_VOXELS = 1 << 23
 
 @dataclass(frozen=True, slots=True)
 class LesionMask:
-    """The voxels of one file whose value counts as lesion, as a crop.
+    """The voxels of one file whose value counts as lesion, as pieces.
 
-    ``mask`` is the bounding box of those voxels, indexed (x, y, z) and
-    C-contiguous in that order (so its raster order is the reference's), and
-    ``offset`` the (x, y, z) index of its first voxel. An image without lesion
-    voxels has a (0, 0, 0) mask.
+    ``pieces`` are the lesion neighbourhoods, each a boolean crop in the
+    array's (z, y, x) order with its (z, y, x) start; together they hold every
+    lesion voxel. An image without lesion voxels has none.
     """
 
     path: str
     geometry: Geometry
-    offset: tuple[int, int, int]
-    mask: npt.NDArray[np.bool_]
+    pieces: tuple[Piece, ...]
     count: int
     other: int = 0
 
@@ -71,6 +75,30 @@ class LesionMask:
             f"{Path(self.path).name}: {self.other} voxel(s) hold values other than 0 and 1; "
             "only 1 counts as lesion"
         ]
+
+    @property
+    def offset(self) -> tuple[int, int, int]:
+        """(x, y, z) index of the first voxel of :attr:`mask`."""
+        if not self.pieces:
+            return (0, 0, 0)
+        z, y, x = (min(p.start[axis] for p in self.pieces) for axis in range(3))
+        return (x, y, z)
+
+    @property
+    def mask(self) -> npt.NDArray[np.bool_]:
+        """The bounding box of every lesion voxel, (x, y, z)-indexed and C-contiguous.
+
+        Built on request (tests, small volumes); scoring works on the pieces.
+        """
+        if not self.pieces:
+            return np.zeros((0, 0, 0), dtype=bool)
+        lo = [min(p.start[a] for p in self.pieces) for a in range(3)]
+        hi = [max(p.start[a] + p.mask.shape[a] for p in self.pieces) for a in range(3)]
+        box = np.zeros([h - low for low, h in zip(lo, hi, strict=True)], dtype=bool)
+        for p in self.pieces:
+            at = zip(p.start, lo, p.mask.shape, strict=True)
+            box[tuple(slice(s - low, s - low + n) for s, low, n in at)] |= p.mask
+        return np.ascontiguousarray(box.transpose(2, 1, 0))
 
 
 def _pixel_bytes(pixel_id: int) -> int:
@@ -198,7 +226,14 @@ def _geometry(image: Any) -> Geometry:
     )
 
 
-def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt.NDArray[np.bool_]:
+def _slab_lesion(
+    slab: npt.NDArray[np.generic],
+    *,
+    mode: Mode,
+    name: str,
+    out: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.bool_]:
+    """The lesion voxels of a slab, into ``out`` when given (a reused buffer: no page faults)."""
     if np.issubdtype(slab.dtype, np.floating):
         if mode == "reference":
             # nibabel's get_fdata().astype(np.int8): truncate, then wrap modulo 256.
@@ -215,31 +250,13 @@ def _slab_lesion(slab: npt.NDArray[np.generic], *, mode: Mode, name: str) -> npt
                 f"{name}: float image with values that are not whole numbers "
                 "(save the segmentation as integers: 1 = lesion, 0 = background)"
             )
-        mask = np.equal(slab, 1.0)
+        mask = np.equal(slab, 1.0, out=out)
         return mask
     if mode == "reference" and slab.dtype.itemsize > 1:
-        mask = np.equal(np.bitwise_and(slab, 0xFF), 1)
+        mask = np.equal(np.bitwise_and(slab, 0xFF), 1, out=out)
         return mask
-    mask = np.equal(slab, 1)
+    mask = np.equal(slab, 1, out=out)
     return mask
-
-
-def _extent(
-    lesion: npt.NDArray[np.bool_], *, sparse: bool
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Inclusive (z, y, x) bounds of the True voxels of a non-empty slab."""
-    if sparse:  # few voxels: their flat indices are cheaper than reductions
-        flat = np.flatnonzero(lesion)
-        _, ny, nx = lesion.shape
-        index = (flat // (ny * nx), (flat // nx) % ny, flat % nx)
-        return (
-            np.array([int(i.min()) for i in index]),
-            np.array([int(i.max()) for i in index]),
-        )
-    rows = np.any(lesion, axis=2)
-    axes = (np.any(rows, axis=1), np.any(rows, axis=0), np.any(lesion, axis=(0, 1)))
-    found = [np.flatnonzero(a) for a in axes]
-    return np.array([int(f[0]) for f in found]), np.array([int(f[-1]) for f in found])
 
 
 def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> LesionMask:
@@ -257,7 +274,7 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
     Returns
     -------
     LesionMask
-        The lesion voxels' bounding box in (x, y, z) order and the image geometry.
+        The lesion voxels (as pieces, with their count) and the image geometry.
 
     Raises
     ------
@@ -265,54 +282,63 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
         If the file is missing, unreadable, not a 3-D scalar image, or (paper
         mode) holds non-integer floats.
     """
+    found = read_lesion_modes(path, modes=(mode,))[mode]
+    if isinstance(found, CaseInputError):
+        raise found
+    return found
+
+
+def _scan(image: Any, *, path: Path, mode: Mode) -> LesionMask:
+    array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
+    scan = find_pieces(
+        array,
+        lesion=lambda slab, out: _slab_lesion(slab, mode=mode, name=path.name, out=out),
+        slab_voxels=_SLAB_VOXELS,
+    )
+    return LesionMask(
+        path=str(path),
+        geometry=_geometry(image),
+        pieces=scan.pieces,
+        count=scan.count,
+        other=scan.other,
+    )
+
+
+def _same_in_both_modes(image: Any) -> bool:
+    """Whether ``paper`` and ``reference`` mode read the same lesions: one-byte integers."""
+    dtype = SimpleITK.GetArrayViewFromImage(image).dtype
+    return bool(dtype.kind in "iu" and dtype.itemsize == 1)
+
+
+def read_lesion_modes(
+    path: str | os.PathLike[str], *, modes: Sequence[Mode]
+) -> dict[Mode, LesionMask | CaseInputError]:
+    """Read a segmentation once and find its lesions as each of ``modes`` reads them.
+
+    Returns
+    -------
+    dict
+        Mode -> :class:`LesionMask`, or the :class:`CaseInputError` saying why
+        the file's values are unusable in that mode (``paper`` refuses
+        non-whole floats that ``reference`` casts).
+
+    Raises
+    ------
+    CaseInputError
+        If the file is missing, unreadable or not a 3-D scalar image (in any mode).
+    """
     file = Path(path)
     image: Any = _read_image(file)
-    geometry = _geometry(image)
     if "complex" in image.GetPixelIDTypeAsString():
         raise CaseInputError(f"{file.name}: complex-valued image")
-    array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
-    nz, ny, nx = array.shape
-    step = max(1, _SLAB_VOXELS // max(1, ny * nx))
-    # Pass 1, in slabs: validate values, count lesion voxels, find their box.
-    count = other = 0
-    lo = np.array([nz, ny, nx])
-    hi = np.array([-1, -1, -1])
-    for z0 in range(0, nz, step):
-        slab = array[z0 : z0 + step]
-        lesion = _slab_lesion(slab, mode=mode, name=file.name)
-        hits = int(np.count_nonzero(lesion))
-        other += int(np.count_nonzero(slab)) - hits
-        if hits == 0:
+    found: dict[Mode, LesionMask | CaseInputError] = {}
+    for mode in dict.fromkeys(modes):
+        if found and _same_in_both_modes(image):
+            found[mode] = next(iter(found.values()))
             continue
-        count += hits
-        slab_lo, slab_hi = _extent(lesion, sparse=hits * 16 < lesion.size)
-        shift = np.array([z0, 0, 0])
-        lo = np.minimum(lo, slab_lo + shift)
-        hi = np.maximum(hi, slab_hi + shift)
-    if count == 0:
-        return LesionMask(
-            path=str(file),
-            geometry=geometry,
-            offset=(0, 0, 0),
-            mask=np.zeros((0, 0, 0), dtype=bool),
-            count=0,
-            other=other,
-        )
-    # Pass 2, over the box only: the crop, turned to (x, y, z) order.
-    (z0, y0, x0), (z1, y1, x1) = lo, hi + 1
-    crop = np.empty((z1 - z0, y1 - y0, x1 - x0), dtype=bool)
-    for start in range(z0, z1, step):
-        stop = min(z1, start + step)
-        crop[start - z0 : stop - z0] = _slab_lesion(
-            array[start:stop, y0:y1, x0:x1], mode=mode, name=file.name
-        )
-    del array, image
-    mask = np.ascontiguousarray(crop.transpose(2, 1, 0))
-    return LesionMask(
-        path=str(file),
-        geometry=geometry,
-        offset=(int(x0), int(y0), int(z0)),
-        mask=mask,
-        count=count,
-        other=other,
-    )
+        try:
+            found[mode] = _scan(image, path=file, mode=mode)
+        except CaseInputError as exc:
+            found[mode] = exc
+    del image  # the pieces are all that is kept
+    return found

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from scoring.components import Components, components_from_mask, label_pieces
 from scoring.errors import CaseInputError
 from scoring.geometry import Geometry
 from scoring.io import read_lesions
-from scoring.lesions import Components, components_from_mask, label_components
 from scoring.results import Mode
 from scoring.surface import group_surface
 
 #: Bumped whenever a cached LabelCase could differ from a freshly computed one.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 # The reference stores matched predictions in a uint8 mask labelled with the
 # reference ids, so its results wrap above this many reference lesions.
@@ -78,7 +78,7 @@ class LabelCase:
             case_id=case_id,
             mode=mode,
             geometry=voxels.geometry,
-            components=label_components(voxels.mask, voxels.offset),
+            components=label_pieces(voxels.pieces),
             warnings=[f"label of case {case_id!r}: {w}" for w in voxels.warnings],
         )
         case._check()

@@ -1,9 +1,9 @@
-"""Lesion components and the reference evaluator's matching of predicted to reference lesions.
+"""The reference evaluator's matching of predicted to reference lesions.
 
-Components are 3-D connected components with 6-connectivity, numbered 1..n in
-raster order of the (x, y, z) indexing (x slowest), which is how
-``scipy.ndimage.label`` numbers a nibabel-read array. They live in a crop of
-the volume (the bounding box of the lesion voxels).
+Components (3-D, 6-connected, numbered in the reference's raster order) come
+from :mod:`scoring.components` and are re-exported here; :func:`raster_numbered`
+and :func:`renumber_raster` check and restore that numbering on a whole label
+volume.
 
 Matching (docs/evaluation.md, "Lesions and matching") runs on a sparse table of
 intersections between predicted and reference components; it never touches a
@@ -19,120 +19,33 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cc3d
 import numpy as np
 import numpy.typing as npt
 
+from scoring.components import (
+    Components,
+    components_from_mask,
+    intersection_table,
+    label_components,
+)
 from scoring.results import Mode
 
 IntArray = npt.NDArray[np.int64]
-Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 
+__all__ = [
+    "Components",
+    "Group",
+    "components_from_mask",
+    "detect",
+    "intersection_table",
+    "label_components",
+    "match",
+    "raster_numbered",
+    "renumber_raster",
+]
 
-#: Voxels per slab when walking a label crop in raster order.
+#: Voxels per slab when walking a label volume in raster order.
 _SLAB_VOXELS = 1 << 23
-
-
-@dataclass(frozen=True, slots=True)
-class Components:
-    """Connected lesion components of one binary volume, stored as a crop.
-
-    Attributes
-    ----------
-    offset
-        (x, y, z) index of the crop's first voxel in the volume.
-    labels
-        The crop, (x, y, z)-indexed and C-contiguous; 0 is background, 1..n the
-        components in raster order.
-    sizes
-        ``sizes[k - 1]`` = voxels of component ``k``.
-    boxes
-        ``boxes[k - 1]`` = component ``k``'s [[x0, x1], [y0, y1], [z0, z1]] in
-        volume coordinates, half-open; shape (n, 3, 2).
-    """
-
-    offset: tuple[int, int, int]
-    labels: npt.NDArray[np.unsignedinteger[Any]]
-    sizes: IntArray
-    boxes: IntArray
-
-    @property
-    def count(self) -> int:
-        """Number of components."""
-        return int(self.sizes.size)
-
-    @property
-    def voxels(self) -> int:
-        """Number of lesion voxels."""
-        return int(self.sizes.sum())
-
-    def box(self, ids: Sequence[int]) -> Box:
-        """The smallest box holding the components ``ids``."""
-        chosen = self.boxes[np.asarray(ids, dtype=np.int64) - 1]
-        lo, hi = chosen[:, :, 0].min(axis=0), chosen[:, :, 1].max(axis=0)
-        return ((int(lo[0]), int(hi[0])), (int(lo[1]), int(hi[1])), (int(lo[2]), int(hi[2])))
-
-    def mask(self, ids: Sequence[int], box: Box) -> npt.NDArray[np.bool_]:
-        """Voxels of the components ``ids`` inside ``box`` (volume coordinates)."""
-        shape = tuple(hi - lo for lo, hi in box)
-        out = np.zeros(shape, dtype=bool)
-        src, dst = [], []
-        for axis, (lo, hi) in enumerate(box):
-            start = max(lo, self.offset[axis])
-            stop = min(hi, self.offset[axis] + self.labels.shape[axis])
-            if start >= stop:
-                return out
-            src.append(slice(start - self.offset[axis], stop - self.offset[axis]))
-            dst.append(slice(start - lo, stop - lo))
-        out[tuple(dst)] = np.isin(self.labels[tuple(src)], np.asarray(ids, dtype=np.int64))
-        return out
-
-
-def label_components(
-    mask: npt.NDArray[np.bool_], offset: tuple[int, int, int] = (0, 0, 0)
-) -> Components:
-    """Label the 6-connected components of a crop ``mask`` ((x, y, z)-indexed).
-
-    Examples
-    --------
-    >>> m = np.zeros((4, 1, 7), dtype=bool)
-    >>> m[0, 0, 5:7] = m[3, 0, 0] = True
-    >>> c = label_components(m, offset=(10, 0, 0))
-    >>> c.count, c.sizes.tolist(), c.box([2])
-    (2, [2, 1], ((13, 14), (0, 1), (0, 1)))
-    """
-    if not mask.any():
-        return Components(
-            offset=(0, 0, 0),
-            labels=np.zeros((0, 0, 0), dtype=np.uint16),
-            sizes=np.zeros(0, dtype=np.int64),
-            boxes=np.zeros((0, 3, 2), dtype=np.int64),
-        )
-    labels, count = cc3d.connected_components(
-        np.ascontiguousarray(mask), connectivity=6, return_N=True
-    )
-    if count > 1 and not raster_numbered(labels):
-        labels = renumber_raster(labels)
-    stats = cc3d.statistics(labels, no_slice_conversion=True)
-    sizes = np.asarray(stats["voxel_counts"][1:], dtype=np.int64)
-    boxes = np.asarray(stats["bounding_boxes"][1:], dtype=np.int64).reshape(-1, 3, 2)
-    boxes[:, :, 1] += 1  # cc3d's maxima are inclusive
-    boxes += np.asarray(offset, dtype=np.int64)[None, :, None]
-    off = (int(offset[0]), int(offset[1]), int(offset[2]))
-    return Components(offset=off, labels=labels, sizes=sizes, boxes=boxes)
-
-
-def components_from_mask(mask: npt.NDArray[np.bool_]) -> Components:
-    """Components of a whole (x, y, z)-indexed boolean volume, cropped to its foreground."""
-    if not mask.any():
-        return label_components(mask)
-    where = [
-        np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)
-    ]
-    lo = [int(w[0]) for w in where]
-    hi = [int(w[-1]) + 1 for w in where]
-    crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
-    return label_components(crop, offset=(lo[0], lo[1], lo[2]))
 
 
 def _raster_slabs(labels: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
@@ -185,39 +98,6 @@ def renumber_raster(labels: npt.NDArray[Any]) -> npt.NDArray[Any]:
     remap[sequence] = np.arange(1, sequence.size + 1)
     relabelled: npt.NDArray[Any] = remap[labels]
     return relabelled
-
-
-def intersection_table(pred: Components, ref: Components) -> dict[tuple[int, int], int]:
-    """Voxels shared by each (predicted component, reference component) pair that overlaps.
-
-    Examples
-    --------
-    >>> a = components_from_mask(np.array([[[1, 1, 0, 1]]], dtype=bool))
-    >>> b = components_from_mask(np.array([[[0, 1, 1, 1]]], dtype=bool))
-    >>> intersection_table(a, b)
-    {(1, 1): 1, (2, 1): 1}
-    """
-    if pred.count == 0 or ref.count == 0:
-        return {}
-    src_p, src_r = [], []
-    for axis in range(3):
-        start = max(pred.offset[axis], ref.offset[axis])
-        stop = min(
-            pred.offset[axis] + pred.labels.shape[axis], ref.offset[axis] + ref.labels.shape[axis]
-        )
-        if start >= stop:
-            return {}
-        src_p.append(slice(start - pred.offset[axis], stop - pred.offset[axis]))
-        src_r.append(slice(start - ref.offset[axis], stop - ref.offset[axis]))
-    p = pred.labels[tuple(src_p)]
-    r = ref.labels[tuple(src_r)]
-    both = (p > 0) & (r > 0)
-    keys = p[both].astype(np.int64) * (ref.count + 1) + r[both]
-    pairs, counts = np.unique(keys, return_counts=True)
-    return {
-        (int(k) // (ref.count + 1), int(k) % (ref.count + 1)): int(c)
-        for k, c in zip(pairs, counts, strict=True)
-    }
 
 
 @dataclass(frozen=True, slots=True)

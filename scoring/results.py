@@ -65,6 +65,11 @@ class CaseResult:
     lesions
         The detected groups' entries, one dict per group (``pred_id``, ``ref_id``,
         ``pred_voxels``, ``ref_voxels``, ``iou`` and the :data:`LESION_METRICS`).
+    ref_lesion_mm3, ref_lesion_detected, fp_lesion_mm3
+        For the lesion-size strata (:mod:`scoring.lesion_sizes`): every reference
+        lesion's volume in mm³ and whether it counts as detected at IoU > 0.5,
+        and the volume of every false-positive prediction at IoU > 0.5. ``None``
+        in results stored before these were recorded (re-score to fill them).
     """
 
     case_id: str
@@ -87,6 +92,9 @@ class CaseResult:
     )
     lesion_count: int = 0
     lesions: list[dict[str, Any]] = field(default_factory=list)
+    ref_lesion_mm3: list[float] | None = None
+    ref_lesion_detected: list[bool] | None = None
+    fp_lesion_mm3: list[float] | None = None
 
     @property
     def penalty_count(self) -> int:

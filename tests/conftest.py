@@ -17,6 +17,7 @@ import pytest
 pytest_plugins: list[str] = [
     "tests.fixtures.database",
     "tests.fixtures.smtp",
+    "tests.fixtures.registry",
     "tests.support.engines",
 ]
 

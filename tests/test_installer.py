@@ -20,22 +20,43 @@ import pytest
 from tests.conftest import require_env
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_TOOLS = ["bash", "cat", "dirname", "mkdir", "nohup", "rm", "sed", "seq", "sleep", "tail"]
-EVERYTHING = ["docker.io", "gcc", "zlib1g-dev"]
+REAL_TOOLS = [
+    "bash",
+    "cat",
+    "chmod",
+    "dirname",
+    "mkdir",
+    "nohup",
+    "rm",
+    "sed",
+    "seq",
+    "sleep",
+    "tail",
+]
+EVERYTHING = ["docker.io", "gcc", "zlib1g-dev", "docker-registry"]
+#: What a machine without any of it is asked to install, in the installer's order.
+ALL = "docker.io gcc libc6-dev zlib1g-dev docker-registry"
 #: What each stubbed Debian package puts on PATH (the stub bodies are below).
-BRINGS = {"docker.io": ["docker", "dockerd"], "gcc": ["gcc"], "zlib1g-dev": []}
+BRINGS = {
+    "docker.io": ["docker", "dockerd"],
+    "gcc": ["gcc"],
+    "zlib1g-dev": [],
+    "docker-registry": ["docker-registry"],
+}
 
 STUBS = {
     "id": 'echo "$(cat {fake}/uid)"',
     "docker": 'echo "docker $*" >>{fake}/calls\n[ "$1" != info ] || [ -f {fake}/engine-up ]',
     "dockerd": 'echo "dockerd $*" >>{fake}/calls\n{touch} {fake}/engine-up',
     "gcc": 'case "$*" in -print-file-name=libz.a) echo {fake}/libz.a ;; esac',
+    "docker-registry": 'echo "docker-registry $*" >>{fake}/calls',
     "apt-get": 'echo "apt-get $*" >>{fake}/calls\n'
     '[ ! -f {fake}/apt-fails ] || {{ echo "E: Unable to locate package"; exit 100; }}\n'
     '[ "$1" = install ] || exit 0\n'
     'for p in "$@"; do case $p in\n'
     "  docker.io) {cp} {fake}/stubs/docker {fake}/stubs/dockerd {fake}/bin/ ;;\n"
     "  gcc) {cp} {fake}/stubs/gcc {fake}/bin/ ;;\n"
+    "  docker-registry) {cp} {fake}/stubs/docker-registry {fake}/bin/ ;;\n"
     "  zlib1g-dev) {touch} {fake}/libz.a ;;\n"
     "esac; done",
 }
@@ -73,6 +94,8 @@ class Machine:
             "PODIUM_DEMO_STATE": str(self.root / "state"),
             "PODIUM_DOCKERD_PIDFILE": str(self.root / "docker.pid"),
             "PODIUM_DATA_ROOT": str(self.root / "podium"),
+            # The installer's policy-rc.d (no service starts while installing) goes here.
+            "PODIUM_INSTALL_ROOT": str(self.root / "sysroot"),
             **env,
         }
         return subprocess.run(
@@ -92,6 +115,7 @@ def machine(tmp_path: Path) -> Machine:
     fake = Machine(tmp_path)
     fake.bin.mkdir()
     (tmp_path / "stubs").mkdir()
+    (tmp_path / "sysroot" / "usr" / "sbin").mkdir(parents=True)
     for tool in REAL_TOOLS:
         found = shutil.which(tool)
         assert found, tool
@@ -115,11 +139,13 @@ def test_as_root_it_installs_the_engine_and_the_compiler_then_starts_the_engine(
     calls = machine.calls()
     assert [c for c in calls if not c.startswith("docker ")] == [
         "apt-get update -qq",
-        "apt-get install -y -qq --no-install-recommends docker.io gcc libc6-dev zlib1g-dev",
+        f"apt-get install -y -qq --no-install-recommends {ALL}",
         "dockerd ",
     ]
     assert calls[-1] == "docker info"  # it waited for the engine to answer
-    assert "[demo] installing docker.io gcc libc6-dev zlib1g-dev" in result.stderr
+    assert f"[demo] installing {ALL}" in result.stderr
+    # The registry package's own service was kept from starting, and the guard removed after.
+    assert not (machine.root / "sysroot" / "usr" / "sbin" / "policy-rc.d").exists()
     assert "[demo] starting dockerd" in result.stderr
     assert "this machine has what the demo needs" in result.stdout
     assert not (machine.root / "podium").exists()  # --setup stops before the demo itself
@@ -131,10 +157,10 @@ def test_otherwise_it_names_the_packages_and_the_command_and_changes_nothing(
 ) -> None:
     result = machine.demo(uid=0 if env else 1000, **env)
     assert result.returncode == 1
-    assert "Debian packages: docker.io gcc libc6-dev zlib1g-dev" in result.stderr
+    assert f"Debian packages: {ALL}" in result.stderr
     assert (
         "run this once as root, then run scripts/demo again: "
-        "sudo apt-get install -y --no-install-recommends docker.io gcc libc6-dev zlib1g-dev"
+        f"sudo apt-get install -y --no-install-recommends {ALL}"
     ) in result.stderr
     assert not any(call.startswith("apt-get") for call in machine.calls())
     assert not (machine.root / "podium").exists()
@@ -146,10 +172,7 @@ def test_a_docker_client_without_an_engine_gets_the_engine(machine: Machine) -> 
     shutil.copy(machine.root / "stubs" / "docker", machine.bin / "docker")
     result = machine.demo("--setup", uid=0)
     assert result.returncode == 0, result.stderr
-    assert (
-        "apt-get install -y -qq --no-install-recommends docker.io gcc libc6-dev zlib1g-dev"
-        in machine.calls()
-    )
+    assert f"apt-get install -y -qq --no-install-recommends {ALL}" in machine.calls()
     assert "dockerd " in machine.calls()
 
 
@@ -158,8 +181,9 @@ def test_only_what_is_missing_is_installed(machine: Machine) -> None:
     machine.engine_up()
     result = machine.demo("--setup", uid=0)
     assert result.returncode == 0, result.stderr
-    assert "apt-get install -y -qq --no-install-recommends gcc libc6-dev zlib1g-dev" in (
-        machine.calls()
+    assert (
+        "apt-get install -y -qq --no-install-recommends gcc libc6-dev zlib1g-dev docker-registry"
+        in (machine.calls())
     )
     assert not any(call.startswith("dockerd") for call in machine.calls())
     assert "[demo] Docker engine answering" in result.stderr

@@ -45,6 +45,8 @@ def make_celery(settings: WorkerSettings) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         worker_hijack_root_logger=False,
+        # Our handler writes to the real stderr; a redirect would log each line twice.
+        worker_redirect_stdouts=False,
         beat_schedule={
             "reap-stuck-submissions": {
                 "task": REAP_STUCK,
@@ -56,3 +58,7 @@ def make_celery(settings: WorkerSettings) -> Celery:
 
 
 app = make_celery(get_worker_settings())
+
+# Start-up signals (logging, host facts) and the `podium doctor` remote-control command.
+import worker.doctor  # noqa: E402
+import worker.startup  # noqa: E402, F401

@@ -7,9 +7,9 @@ and ``PODIUM_WORKER_QUEUE=<host class>`` (e.g. ``gpu-a100``); see docs/worker.md
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
@@ -28,13 +28,14 @@ class WorkerSettings(Settings):
     container_prefix
         First part of container names, ``{prefix}-sub-{id}-{attempt}``; distinct per
         deployment sharing a Docker engine (submission ids restart in each database).
+        Empty: the worker's compose project name, or ``podium`` (:mod:`worker.host`).
+    worker_name
+        This worker's name in logs and messages (``PODIUM_WORKER_NAME``; the host name).
     worker_queue
         The queue this worker consumes (a GPU host class).
     work_dir
         Local scratch for staged images, inputs and outputs; must be at the same
         path for the Docker engine (compose mounts it so).
-    storage_backend
-        ``filesystem`` (the data root, possibly a shared mount) or ``s3``.
     run_cpus, run_pids, output_bytes, tmp_bytes
         Sandbox limits not set per phase.
     max_attempts
@@ -49,16 +50,29 @@ class WorkerSettings(Settings):
         missed heartbeats hand the submission to the next delivery.
     task_time_limit_s
         Celery's hard limit for one task (a backstop above every phase's limit).
+    image_cache_bytes
+        Disk budget of this worker's image cache (docs/worker.md "Image cache"):
+        least recently used images it pulled or loaded are removed beyond it; 0
+        removes each image after its run.
+    image_stall_timeout_s
+        A pull or load is stopped only after this long without any progress
+        (there is no limit on its total time).
+    registry_pull_host
+        The registry as this worker's Docker engine reaches it (default: the
+        registry's address in image references).
+    registry_pull_token_ttl_s
+        Lifetime of the pull token the worker mints for one pull (the engine
+        cannot renew it, so it covers the slowest pull).
+    scoring_threads
+        Cases scored at a time when re-scoring a phase from stored predictions
+        (decompression releases the GIL); evaluations score one case at a time.
     """
 
     gpus: str = ""
-    container_prefix: str = Field(default="podium", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    container_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9-]{0,30})?$")
+    worker_name: str = Field(default_factory=socket.gethostname)
     worker_queue: str = "evaluation"
     work_dir: Path | None = None
-    storage_backend: Literal["filesystem", "s3"] = "filesystem"
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    s3_endpoint_url: str | None = None
     run_cpus: float = Field(default=4.0, gt=0)
     run_pids: int = Field(default=512, gt=0)
     output_bytes: int = Field(default=8 * GIB, gt=0)
@@ -68,6 +82,11 @@ class WorkerSettings(Settings):
     stuck_margin_s: float = Field(default=900.0, ge=0)
     heartbeat_s: float = Field(default=10.0, gt=0)
     task_time_limit_s: int = Field(default=8 * 3600, gt=0)
+    image_cache_bytes: int = Field(default=200 * GIB, ge=0)
+    image_stall_timeout_s: float = Field(default=600.0, gt=0)
+    registry_pull_host: str = ""
+    registry_pull_token_ttl_s: int = Field(default=4 * 3600, gt=0)
+    scoring_threads: int = Field(default=2, ge=1)
 
     @property
     def takeover_after_s(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,10 +17,11 @@ import backend.models  # noqa: F401 - every mapper, so relationships across pack
 from backend.db import make_engine, make_session_factory
 from backend.jobs import CeleryJobQueue
 from backend.notifications.hooks import bind_worker_factory
+from backend.storage import Storage, make_storage
 from worker.config import WorkerSettings, get_worker_settings
+from worker.host import DEFAULT_PREFIX, HostFacts, container_prefix, detect
 from worker.runner.base import ContainerRunner
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage, S3Storage, Storage
 
 
 @dataclass(slots=True, kw_only=True)
@@ -30,29 +32,40 @@ class WorkerContext:
     storage: Storage
     runner: ContainerRunner
     settings: WorkerSettings
+    #: What this host has (GPUs usable or not); found on first use by :func:`host_facts`.
+    host: HostFacts | None = None
+    #: Where run images come from (:class:`worker.images.ImageSource`); ``None``: the Docker
+    #: image store on ``runner``'s engine, made per evaluation.
+    images: Any = None
 
-
-def make_storage(settings: WorkerSettings) -> Storage:
-    """The storage backend the settings name."""
-    if settings.storage_backend == "s3":
-        if not settings.s3_bucket:
-            raise ValueError("PODIUM_STORAGE_BACKEND=s3 needs PODIUM_S3_BUCKET")
-        return S3Storage(
-            bucket=settings.s3_bucket,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-        )
-    return FilesystemStorage(settings.data_root)
+    def __post_init__(self) -> None:
+        # Run containers need a prefix; make_context resolves an unset one properly.
+        if not self.settings.container_prefix:
+            self.settings = self.settings.model_copy(update={"container_prefix": DEFAULT_PREFIX})
 
 
 def make_context(settings: WorkerSettings) -> WorkerContext:
-    """A context from settings: a database engine, the storage, the Docker runner."""
+    """A context from settings: a database engine, the storage, the Docker runner.
+
+    An unset container prefix is resolved here, once (the compose project's name).
+    """
+    runner = DockerRunner()
+    prefix = container_prefix(settings, runner)
+    if prefix != settings.container_prefix:
+        settings = settings.model_copy(update={"container_prefix": prefix})
     return WorkerContext(
         session_factory=make_session_factory(make_engine(settings.database_url)),
         storage=make_storage(settings),
-        runner=DockerRunner(),
+        runner=runner,
         settings=settings,
     )
+
+
+def host_facts(context: WorkerContext) -> HostFacts:
+    """The context's :class:`HostFacts`, asked of its engine once."""
+    if context.host is None:
+        context.host = detect(context.settings, context.runner)
+    return context.host
 
 
 _lock = threading.Lock()

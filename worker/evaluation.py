@@ -29,8 +29,10 @@ from backend.enums import SubmissionStatus
 from backend.submissions import repository as submissions
 from backend.submissions.lifecycle import FINISHED
 from scoring.results import CaseResult
-from worker.context import WorkerContext, get_context
+from worker.context import WorkerContext, get_context, host_facts
 from worker.faultpoints import pause_point
+from worker.host import refuse_if_unfit
+from worker.images import image_store
 from worker.interactive import attempt as interactive
 from worker.labelcache import worker_label_cache
 from worker.pipeline import (
@@ -43,7 +45,6 @@ from worker.pipeline import (
 )
 from worker.plan import Plan
 from worker.runner.base import ImageRef, InfrastructureError, SubmissionFailure
-from worker.storage import StorageError
 from worker.timings import Timings
 from worker.transitions import (
     Outcome,
@@ -53,6 +54,7 @@ from worker.transitions import (
     persist,
     transition,
 )
+from worker.uploaded import is_uploaded, score_uploaded
 
 log = structlog.get_logger(__name__)
 
@@ -197,21 +199,28 @@ def _run_and_score(
         )
 
 
+def _score_uploaded(context: WorkerContext, plan: Plan, timings: Timings) -> None:
+    workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        score_uploaded(context, plan, timings, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
+    # Before anything is staged or started: a GPU phase never runs on CPU here.
+    refuse_if_unfit(host_facts(context), needs_gpu=plan.gpu, settings=context.settings)
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
     first = SubmissionStatus.PREFLIGHT if plan.preflight else SubmissionStatus.RUNNING
     image = None
+    images = image_store(context)
     try:
         with timings.stage("load"):
-            tarball = workdir / "image.tar"
             try:
-                context.storage.fetch(plan.tarball_key, tarball)
-            except StorageError as exc:
-                raise InfrastructureError(f"submission image: {exc}") from exc
-            try:
-                image = context.runner.load_image(
-                    tarball, expected_id=plan.image_digest, root_images=plan.contract.root_images
+                image = images.acquire(
+                    plan.image, workdir=workdir, root_images=plan.contract.root_images
                 )
             except SubmissionFailure as failure:  # e.g. it would run as root
                 _fail(context, plan, expect=first, failure=failure)
@@ -233,9 +242,9 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     finally:
         if image is not None:
             try:
-                context.runner.remove_image(image)
+                images.release(plan.image)
             except InfrastructureError:
-                log.warning("evaluation.image_not_removed", submission=plan.submission_id)
+                log.warning("evaluation.image_cache_not_trimmed", submission=plan.submission_id)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -284,7 +293,10 @@ def evaluate(submission_id: int, *, context: WorkerContext | None = None) -> Out
     beating.start()
     fault: Outcome | None = None
     try:
-        _execute(context, plan, timings)
+        if is_uploaded(plan):  # a reference entry's predictions: nothing to run
+            _score_uploaded(context, plan, timings)
+        else:
+            _execute(context, plan, timings)
     except InfrastructureError as exc:
         fault = infrastructure_fault(context, plan, exc)
     except Exception as exc:

@@ -5,7 +5,8 @@ Reading a label and preparing its components is about half of scoring a case
 file: a :class:`~scoring.labelcase.LabelCase` is prepared once per label-set
 version, case and mode and pickled under the worker's scratch folder, which no
 container ever mounts. Label-set versions are immutable (a new upload is a new
-version with its own id and sha256), so entries never go stale; deleting the
+version with its own id and sha256), so entries never go stale; a new
+:data:`scoring.labelcase.CACHE_FORMAT` gets its own folder; deleting the
 folder is always safe.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import structlog
 
-from scoring.labelcase import LabelCase
+from scoring.labelcase import CACHE_FORMAT, LabelCase
 from scoring.results import Mode
 from worker.config import WorkerSettings
 
@@ -33,16 +34,20 @@ class LabelCache:
     ----------
     root
         The cache folder (``<scratch>/label-cache``); ``None`` disables caching.
+    remember
+        Also keep every label returned in memory (one job scoring many
+        submissions, e.g. a phase's re-scoring), so later ones skip unpickling.
     """
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, *, remember: bool = False) -> None:
         self.root = root
+        self._memory: dict[tuple[int, str, str, Mode], LabelCase] | None = {} if remember else None
 
     def _path(self, label_set: tuple[int, str], case_key: str, mode: Mode) -> Path | None:
         if self.root is None:
             return None
         folder = f"{label_set[0]}-{label_set[1][:32]}"
-        return self.root / folder / f"{mode}-{case_key}.pickle"
+        return self.root / f"v{CACHE_FORMAT}" / folder / f"{mode}-{case_key}.pickle"
 
     def get(
         self,
@@ -65,6 +70,21 @@ class LabelCache:
         load
             Fetches and prepares the label on a miss.
         """
+        memo = (label_set[0], label_set[1], case_key, mode)
+        if self._memory is not None and memo in self._memory:
+            return self._memory[memo]
+        prepared = self._stored(label_set, case_key, mode, load)
+        if self._memory is not None:
+            self._memory[memo] = prepared
+        return prepared
+
+    def _stored(
+        self,
+        label_set: tuple[int, str],
+        case_key: str,
+        mode: Mode,
+        load: Callable[[], LabelCase],
+    ) -> LabelCase:
         path = self._path(label_set, case_key, mode)
         if path is not None and path.is_file():
             try:

@@ -2,7 +2,7 @@
 
 :mod:`worker.tasks` reads what to do from the database, calls these functions
 and writes the results back; everything here works on plain values, local
-folders and a :class:`~worker.storage.Storage`, so the benchmark and the
+folders and a :class:`~backend.storage.Storage`, so the benchmark and the
 re-scoring path use the same code.
 
 The container sees the inputs the phase's run contract names (by default
@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+# The scoring library imports scipy's KD-tree on the first detected lesion; a
+# long-lived worker takes it at start, not inside its first evaluation's scoring.
+import scipy.spatial  # noqa: F401
+
 from backend.challenges.contract import RunContract
+from backend.storage import Storage, StorageError
 from scoring.formats import EXTENSIONS, split_case_name
 from scoring.labelcase import LabelCase, LabelError
-from scoring.metrics import score_case
+from scoring.memory import keep_freed_memory
+from scoring.metrics import score_prediction
 from scoring.results import CaseResult, Mode
 from worker.cases import CaseInput, LabelSource
 from worker.labelcache import LabelCache
@@ -37,7 +44,6 @@ from worker.runner.base import (
 )
 from worker.runner.users import explain_unprivileged
 from worker.staging import stage_inputs
-from worker.storage import Storage, StorageError
 from worker.timings import Timings
 
 
@@ -142,8 +148,9 @@ def score_predictions(
     workdir: Path,
     mode: Mode = "paper",
     label_cache: LabelCache | None = None,
+    threads: int = 1,
 ) -> dict[tuple[str, str], CaseResult]:
-    """Score every case against every paradigm's labels.
+    """Score every case against every paradigm's labels, reading each prediction once.
 
     Labels are fetched to ``workdir`` (never a folder any container sees), or
     taken prepared from ``label_cache``. A
@@ -160,40 +167,102 @@ def score_predictions(
     InfrastructureError
         A label file is missing or unreadable (the organisers' to fix).
     """
-    results: dict[tuple[str, str], CaseResult] = {}
-    for paradigm, label in sorted(labels.items()):
-        available = label_keys(storage, label)
-        folder = workdir / "labels" / f"{paradigm}-v{label.version}"
+    by_set = score_label_sets(
+        storage=storage,
+        cases=cases,
+        sources=[labels[p] for p in sorted(labels)],
+        predictions=predictions,
+        rejected=rejected,
+        workdir=workdir,
+        mode=mode,
+        label_cache=label_cache,
+        threads=threads,
+    )
+    return {
+        (case.case_key, paradigm): by_set[(case.case_key, label.label_set_id)]
+        for paradigm, label in sorted(labels.items())
+        for case in cases
+    }
+
+
+def score_label_sets(
+    *,
+    storage: Storage,
+    cases: Sequence[CaseInput],
+    sources: Sequence[LabelSource],
+    predictions: Mapping[str, Path],
+    rejected: Mapping[str, str],
+    workdir: Path,
+    mode: Mode = "paper",
+    label_cache: LabelCache | None = None,
+    threads: int = 1,
+) -> dict[tuple[str, int], CaseResult]:
+    """Score every case against every label set given (paradigms, versions), one read each.
+
+    Each prediction is read once and scored against all of ``sources``
+    (:func:`scoring.metrics.score_prediction`); each result equals scoring it
+    against that label set alone. ``threads`` cases are scored at a time
+    (reading and decompressing release the GIL).
+
+    Returns
+    -------
+    dict
+        ``(case_key, label_set_id)`` -> :class:`~scoring.results.CaseResult`.
+
+    Raises
+    ------
+    InfrastructureError
+        A label file is missing or unreadable (the organisers' to fix).
+    """
+    keep_freed_memory()  # a worker reads volume after volume: no page faults for each
+    cache = label_cache or LabelCache(None)
+    available = {}
+    for label in sources:  # every label present before any is scored
+        available[label.label_set_id] = keys = label_keys(storage, label)
         for case in cases:
-            key = available.get(case.case_key)
-            if key is None:
+            if case.case_key not in keys:
                 raise InfrastructureError(
-                    f"label set {paradigm} v{label.version} has no label for case {case.case_key}"
+                    f"label set {label.paradigm} v{label.version} has no label for case "
+                    f"{case.case_key}"
                 )
-            local = folder / Path(key).name
 
-            def prepare(
-                key: str = key, local: Path = local, case_key: str = case.case_key
-            ) -> LabelCase:
-                if not local.exists():
-                    storage.fetch(key, local)
-                return LabelCase.read(local, case_id=case_key, mode=mode)
+    def prepare(label: LabelSource, case_key: str) -> LabelCase:
+        key = available[label.label_set_id][case_key]
+        local = workdir / "labels" / f"{label.paradigm}-v{label.version}" / Path(key).name
 
-            try:
-                label_case = (label_cache or LabelCache(None)).get(
-                    label_set=(label.label_set_id, label.sha256),
-                    case_key=case.case_key,
-                    mode=mode,
-                    load=prepare,
-                )
-            except (StorageError, LabelError) as exc:
-                raise InfrastructureError(str(exc)) from exc
-            result = score_case(label_case, predictions.get(case.case_key), mode=mode)
-            if case.case_key in rejected:
+        def load() -> LabelCase:
+            if not local.exists():
+                storage.fetch(key, local)
+            return LabelCase.read(local, case_id=case_key, mode=mode)
+
+        try:
+            return cache.get(
+                label_set=(label.label_set_id, label.sha256),
+                case_key=case_key,
+                mode=mode,
+                load=load,
+            )
+        except (StorageError, LabelError) as exc:
+            raise InfrastructureError(str(exc)) from exc
+
+    def one(case: CaseInput) -> list[tuple[tuple[str, int], CaseResult]]:
+        prepared = [prepare(label, case.case_key) for label in sources]
+        results = score_prediction(prepared, predictions.get(case.case_key))
+        if case.case_key in rejected:
+            for result in results:
                 result.status = "invalid"
                 result.errors = [f"case {case.case_key!r}: {rejected[case.case_key]}"]
-            results[(case.case_key, paradigm)] = result
-    return results
+        return [
+            ((case.case_key, label.label_set_id), result)
+            for label, result in zip(sources, results, strict=True)
+        ]
+
+    if threads > 1 and len(cases) > 1:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scoring") as pool:
+            scored = list(pool.map(one, cases))
+    else:
+        scored = [one(case) for case in cases]
+    return {key: result for pairs in scored for key, result in pairs}
 
 
 def prediction_key(submission_id: int, filename: str) -> str:

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from backend.challenges import repository as challenges
 from backend.challenges.contract import RunContract, effective_contract
-from backend.challenges.models import Case, Phase
+from backend.challenges.models import Case, LabelSet, Phase
 from backend.enums import PhaseKind, ScoringMode
 from backend.interactive import repository as interactive
 from backend.interactive.spec import Interaction, interaction_of
+from backend.submissions.images import ImageToRun, image_to_run
 from backend.submissions.models import Submission
 from worker.cases import CaseInput, ClickFileSource, LabelSource
 from worker.config import WorkerSettings
@@ -30,8 +31,7 @@ class Plan:
 
     submission_id: int
     attempt: int
-    tarball_key: str
-    image_digest: str
+    image: ImageToRun
     limits: RunLimits
     cases: tuple[CaseInput, ...]
     sample_cases: tuple[CaseInput, ...]
@@ -66,6 +66,17 @@ def case_inputs(cases: Iterable[Case]) -> tuple[CaseInput, ...]:
     )
 
 
+def label_source(label_set: LabelSet) -> LabelSource:
+    """A label set as the pipeline fetches it."""
+    return LabelSource(
+        paradigm=label_set.paradigm,
+        label_set_id=label_set.id,
+        version=label_set.version,
+        sha256=label_set.sha256,
+        storage_path=label_set.storage_path,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhaseWork:
     """What every evaluation of a phase works on: its cases and the active labels."""
@@ -93,13 +104,7 @@ def phase_work(session: Session, phase_id: int) -> PhaseWork:
         raise InfrastructureError(f"phase {phase_id} does not exist")
     phase, task, _ = found
     labels = {
-        paradigm: LabelSource(
-            paradigm=paradigm,
-            label_set_id=ls.id,
-            version=ls.version,
-            sha256=ls.sha256,
-            storage_path=ls.storage_path,
-        )
+        paradigm: label_source(ls)
         for paradigm, ls in challenges.active_label_sets(session, task.id).items()
         if paradigm in task.paradigms
     }
@@ -131,8 +136,7 @@ def read_plan(session: Session, submission: Submission, settings: WorkerSettings
     return Plan(
         submission_id=submission.id,
         attempt=submission.attempt,
-        tarball_key=submission.tarball_path,
-        image_digest=submission.image_digest,
+        image=image_to_run(submission),
         limits=settings.limits(
             time_limit_s=phase.time_limit_s, memory_limit_mb=phase.memory_limit_mb
         ),

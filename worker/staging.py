@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from backend.challenges.contract import RunContract
+from backend.storage import Storage, StorageError
 from scoring.formats import split_case_name
 from worker.cases import CaseInput
 from worker.runner.base import InfrastructureError
-from worker.storage import Storage, StorageError
 
 #: Where the staged folder appears in the container.
 INPUT_MOUNT = PurePosixPath("/input")

@@ -28,7 +28,7 @@ from scoring.results import CaseResult
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.plan import Plan, read_plan
-from worker.runner.base import InfrastructureError, SubmissionFailure
+from worker.runner.base import DeploymentError, InfrastructureError, SubmissionFailure
 from worker.scores import write_scores
 from worker.timings import Timings
 
@@ -259,6 +259,8 @@ def record_fault(
         if last
         else f"Retrying after a fault on our side (attempt {attempt})."
     )
+    if last and isinstance(exc, DeploymentError):
+        message += f" Cause: {exc}."
     submissions.set_status(
         session,
         submission,

@@ -19,7 +19,7 @@ from backend.challenges.archives import CaseFile, hash_file, split_case_name
 from backend.challenges.models import Challenge
 from backend.challenges.spec import ChallengeSpec
 from backend.errors import DomainError
-from backend.storage import remove_path
+from backend.storage import Storage, remove_path
 
 
 @dataclass
@@ -53,11 +53,11 @@ def import_local_files(
     challenge: Challenge,
     spec: ChallengeSpec,
     base_dir: Path,
-    data_root: Path,
+    storage: Storage,
     staging_dir: Path,
     actor: User | None,
 ) -> ImportReport:
-    """Copy the inputs and labels named in ``spec`` into the data root and register them."""
+    """Copy the inputs and labels named in ``spec`` into ``storage`` and register them."""
     report = ImportReport()
     tasks = {t.slug: t for t in repository.tasks_of(session, challenge.id)}
     for task_spec in spec.tasks:
@@ -87,7 +87,7 @@ def import_local_files(
                         session,
                         phase_id=phase.id,
                         files=files,
-                        data_root=data_root,
+                        storage=storage,
                         actor=actor,
                         require_all=False,
                     )
@@ -113,7 +113,7 @@ def import_local_files(
                     task_id=task.id,
                     paradigm=paradigm,
                     files=label_files,
-                    data_root=data_root,
+                    storage=storage,
                     actor=actor,
                 )
                 name = f"{task.slug}/{paradigm} v{label_set.version}"

@@ -81,6 +81,8 @@ class Phase(Base):
     time_limit_s: Mapped[int] = mapped_column(Integer, default=3600)
     memory_limit_mb: Mapped[int] = mapped_column(Integer, default=16384)
     gpu: Mapped[bool] = mapped_column(default=True)
+    #: Host class (broker queue) of its evaluations; ``None``: the deployment's default.
+    queue: Mapped[str | None] = mapped_column(String(200), default=None)
     leaderboard_visibility: Mapped[LeaderboardVisibility] = mapped_column(
         str_enum(LeaderboardVisibility, "leaderboard_visibility"),
         default=LeaderboardVisibility.LIVE,
@@ -91,6 +93,10 @@ class Phase(Base):
     #: The ``container:`` block as written (``backend.challenges.contract``); NULL: the
     #: original run contract.
     container: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    #: The YAML ``ranking:`` block (backend.leaderboard.rules.RankingRules), ``{}`` = defaults.
+    ranking: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The YAML ``writeup:`` block (backend.writeups.rules.WriteupRules), ``{}`` = defaults.
+    writeup: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     #: The ``interaction:`` block, complete (``backend.interactive.spec``); NULL: not interactive.
     interaction: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 

@@ -23,7 +23,7 @@ from backend.challenges.schemas import (
 )
 from backend.challenges.spec import parse_challenge_yaml
 from backend.config import Settings
-from backend.deps import OrganiserUser, SessionDep, SettingsDep, session_released
+from backend.deps import OrganiserUser, SessionDep, SettingsDep, StorageDep, session_released
 from backend.errors import DomainError, NotFoundError
 from backend.storage import StagedUpload, remove_path
 from backend.uploads import binary_body, receive_body
@@ -142,6 +142,7 @@ async def upload_inputs(
     organiser: OrganiserUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> InputsStoredOut:
     """Upload a phase's test inputs (hidden and sample cases), streamed; audited."""
     staged, folder, files = await _unpacked(request, session, settings)
@@ -151,7 +152,7 @@ async def upload_inputs(
                 session,
                 phase_id=phase_id,
                 files=files,
-                data_root=settings.data_root,
+                storage=storage,
                 actor=organiser,
             )
         )
@@ -188,6 +189,7 @@ async def upload_labels(
     organiser: OrganiserUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> LabelSetStoredOut:
     """Store a new label-set version and make it the active one (never overwrites; audited)."""
     _, folder, files = await _unpacked(request, session, settings)
@@ -198,8 +200,9 @@ async def upload_labels(
                 task_id=task_id,
                 paradigm=paradigm,
                 files=files,
-                data_root=settings.data_root,
+                storage=storage,
                 actor=organiser,
+                rescore_queue=settings.evaluation_queue,
             )
         )
     finally:

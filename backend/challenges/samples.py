@@ -6,18 +6,21 @@ like a case that does not exist.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from backend.challenges import repository
 from backend.challenges.models import Case
-from backend.deps import SessionDep, SettingsDep
+from backend.deps import SessionDep, StorageDep
 from backend.errors import NotFoundError
-from scoring.formats import find_case_file
+from backend.storage import Storage, StorageError, read_chunks
+from scoring.formats import EXTENSIONS
+
+_CHUNK = 1024 * 1024
 
 router = APIRouter(tags=["challenges"])
 
@@ -38,15 +41,28 @@ def _sample(session: Session, phase_id: int, key: str) -> Case:
     raise NotFoundError("sample case", key)
 
 
-def _file(data_root: Path, relative: str, name: str) -> FileResponse:
-    path = (data_root / relative).resolve()
-    if not path.is_file() or not path.is_relative_to(data_root.resolve()):
-        raise NotFoundError("file", name)
-    return FileResponse(path, filename=name, media_type="application/octet-stream")
+def _file(storage: Storage, key: str, name: str) -> StreamingResponse:
+    try:
+        stream = storage.open(key)
+    except (StorageError, ValueError) as exc:
+        raise NotFoundError("file", name) from exc
+    return StreamingResponse(
+        read_chunks(stream),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _label_key(storage: Storage, folder: str, key: str) -> str | None:
+    stored = set(storage.list(folder))
+    for suffix in EXTENSIONS:
+        if f"{folder}/{key}{suffix}" in stored:
+            return f"{folder}/{key}{suffix}"
+    return None
 
 
 @router.get("/phases/{phase_id}/sample-cases", response_model=list[SampleCaseOut])
-def list_samples(phase_id: int, session: SessionDep, settings: SettingsDep) -> list[SampleCaseOut]:
+def list_samples(phase_id: int, session: SessionDep, storage: StorageDep) -> list[SampleCaseOut]:
     """The phase's public sample cases (anyone), with download links."""
     context = repository.phase_context(session, phase_id)
     if context is None:
@@ -59,7 +75,7 @@ def list_samples(phase_id: int, session: SessionDep, settings: SettingsDep) -> l
         labels = {
             paradigm: f"{base}/labels/{paradigm}"
             for paradigm, label_set in sorted(label_sets.items())
-            if find_case_file(settings.data_root / label_set.storage_path, case.case_key)
+            if _label_key(storage, label_set.storage_path, case.case_key)
         }
         out.append(
             SampleCaseOut(
@@ -74,29 +90,29 @@ def list_samples(phase_id: int, session: SessionDep, settings: SettingsDep) -> l
 
 @router.get(
     "/phases/{phase_id}/sample-cases/{key}/input",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def sample_input(
-    phase_id: int, key: str, session: SessionDep, settings: SettingsDep
-) -> FileResponse:
+    phase_id: int, key: str, session: SessionDep, storage: StorageDep
+) -> StreamingResponse:
     """Download a sample case's input image (anyone)."""
     case = _sample(session, phase_id, key)
     if not case.input_paths:
         raise NotFoundError("input of sample case", key)
     # Stored as "<key>.<16 hex of sha256><ext>"; offered as "<key><ext>".
-    suffix = Path(case.input_paths[0]).name[len(key) + 17 :]
-    return _file(settings.data_root, case.input_paths[0], f"{key}{suffix}")
+    suffix = PurePosixPath(case.input_paths[0]).name[len(key) + 17 :]
+    return _file(storage, case.input_paths[0], f"{key}{suffix}")
 
 
 @router.get(
     "/phases/{phase_id}/sample-cases/{key}/labels/{paradigm}",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def sample_label(
-    phase_id: int, key: str, paradigm: str, session: SessionDep, settings: SettingsDep
-) -> FileResponse:
+    phase_id: int, key: str, paradigm: str, session: SessionDep, storage: StorageDep
+) -> StreamingResponse:
     """Download a sample case's label from the active label set of a paradigm (anyone)."""
     case = _sample(session, phase_id, key)
     context = repository.phase_context(session, case.phase_id)
@@ -104,7 +120,7 @@ def sample_label(
     label_set = repository.active_label_sets(session, context[1].id).get(paradigm)
     if label_set is None:
         raise NotFoundError("active label set for paradigm", paradigm)
-    path = find_case_file(settings.data_root / label_set.storage_path, key)
-    if path is None:
+    label = _label_key(storage, label_set.storage_path, key)
+    if label is None:
         raise NotFoundError("label of sample case", key)
-    return _file(settings.data_root, str(path.relative_to(settings.data_root)), path.name)
+    return _file(storage, label, PurePosixPath(label).name)

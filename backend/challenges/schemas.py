@@ -38,6 +38,7 @@ class PhaseOut(BaseModel):
     time_limit_s: int
     memory_limit_mb: int
     gpu: bool
+    queue: str | None
     leaderboard_visibility: LeaderboardVisibility
     ranking_selection: RankingSelection
     container: ContainerOut
@@ -53,6 +54,10 @@ class PhaseOut(BaseModel):
         if isinstance(value, ContainerOut):
             return value
         return contract_of(value, memory_limit_mb=info.data["memory_limit_mb"]).describe()
+
+    #: The phase's ``ranking:`` and ``writeup:`` blocks (``{}``: the defaults).
+    ranking: dict[str, Any]
+    writeup: dict[str, Any]
 
 
 class TaskOut(BaseModel):

@@ -21,7 +21,8 @@ from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, 
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
 from backend.interactive.spec import stored_interaction
-from backend.storage import delete_on_rollback, move_into_place, remove_path
+from backend.leaderboard.relabel import rescore_on_activation
+from backend.storage import Storage, StorageError, remove_on_rollback
 
 _PHASE_FIELDS = (
     "title",
@@ -32,9 +33,12 @@ _PHASE_FIELDS = (
     "time_limit_s",
     "memory_limit_mb",
     "gpu",
+    "queue",
     "leaderboard_visibility",
     "ranking_selection",
     "container",
+    "ranking",
+    "writeup",
     "interaction",
 )
 
@@ -174,6 +178,7 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
         for phase_spec in task_spec.phases:
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
             phase_values["container"] = stored_block(phase_spec.container)
+            phase_values.update(phase_spec.stored_settings())
             phase_values["interaction"] = stored_interaction(
                 phase_spec.interaction, paradigms=task_spec.paradigms
             )
@@ -208,14 +213,15 @@ def store_phase_inputs(
     *,
     phase_id: int,
     files: dict[str, CaseFile],
-    data_root: Path,
+    storage: Storage,
     actor: User | None,
     require_all: bool = True,
 ) -> list[Case]:
-    """Give each case of a phase its input file (moved from ``files``), audited.
+    """Give each case of a phase its input file (moved from ``files`` into ``storage``), audited.
 
     Every case needs exactly one file; a file for no case is refused. Each file
-    lands at a new path named by its hash, so an earlier input is never overwritten.
+    lands at a new key named by its hash, so an earlier input is never overwritten;
+    what this call stored is removed again if the transaction rolls back.
     """
     context = repository.phase_context(session, phase_id)
     if context is None:
@@ -242,13 +248,15 @@ def store_phase_inputs(
         case = cases[key]
         if case.input_sha256 == case_file.sha256:
             continue
-        relative = folder / f"{key}.{case_file.sha256[:16]}{case_file.suffix}"
-        target = data_root / relative
-        if not target.exists():
-            move_into_place(case_file.path, target)
-            delete_on_rollback(session, target)
+        relative = (folder / f"{key}.{case_file.sha256[:16]}{case_file.suffix}").as_posix()
+        try:
+            if not storage.exists(relative):
+                storage.move_in(case_file.path, relative)
+                remove_on_rollback(session, storage, relative)
+        except StorageError as exc:
+            raise DomainError(f"cannot store the input of case {key}: {exc}", 503) from exc
         before = {"input_paths": case.input_paths, "input_sha256": case.input_sha256}
-        case.input_paths = [relative.as_posix()]
+        case.input_paths = [relative]
         case.input_sha256 = case_file.sha256
         changed.append(case)
         audit.record(
@@ -270,13 +278,16 @@ def store_label_set(
     task_id: int,
     paradigm: str,
     files: dict[str, CaseFile],
-    data_root: Path,
+    storage: Storage,
     actor: User | None,
+    rescore_queue: str | None = None,
 ) -> tuple[LabelSet, bool]:
     """Store ``files`` as the next, active label-set version of a task's paradigm.
 
     Returns the label set and whether it is new: identical content to an
     existing version returns that version (and activates it) instead.
+    Activating a version re-scores the task's phases on ``rescore_queue``
+    (``backend.leaderboard.relabel``).
     """
     task = repository.get_task(session, task_id)
     if task is None:
@@ -309,43 +320,42 @@ def store_label_set(
     for existing in repository.label_sets_of(session, task_id=task.id, paradigm=paradigm):
         if existing.sha256 == sha:
             if not existing.active:
-                _activate(session, existing, actor=actor)
+                _activate(session, existing, actor=actor, rescore_queue=rescore_queue)
             return existing, False
     challenge = session.get(Challenge, task.challenge_id)
     assert challenge is not None
     version = repository.next_label_set_version(session, task_id=task.id, paradigm=paradigm)
-    relative = Path("challenges") / challenge.slug / task.slug / "labels" / paradigm / f"v{version}"
-    target = data_root / relative
-    if target.exists():
+    relative = f"challenges/{challenge.slug}/{task.slug}/labels/{paradigm}/v{version}"
+    if storage.list(relative):
         raise ConflictError(f"label folder {relative} exists already; refusing to overwrite it")
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-    staging.mkdir(parents=True)
     try:
-        for key, case_file in files.items():
-            move_into_place(case_file.path, staging / f"{key}{case_file.suffix}")
-        staging.rename(target)
-    except BaseException:
-        remove_path(staging)
-        raise
-    delete_on_rollback(session, target)
+        storage.move_in_folder(
+            {f"{key}{case_file.suffix}": case_file.path for key, case_file in files.items()},
+            relative,
+        )
+    except StorageError as exc:
+        raise DomainError(f"cannot store label set {relative}: {exc}", 503) from exc
+    remove_on_rollback(session, storage, relative, folder=True)
     label_set = LabelSet(
         task_id=task.id,
         paradigm=paradigm,
         version=version,
         sha256=sha,
         active=False,
-        storage_path=relative.as_posix(),
+        storage_path=relative,
         file_count=len(files),
         size_bytes=sum(f.size for f in files.values()),
         created_by_id=actor.id if actor else None,
     )
     session.add(label_set)
     session.flush()
-    _activate(session, label_set, actor=actor)
+    _activate(session, label_set, actor=actor, rescore_queue=rescore_queue)
     return label_set, True
 
 
-def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> None:
+def _activate(
+    session: Session, label_set: LabelSet, *, actor: User | None, rescore_queue: str | None
+) -> None:
     active = repository.active_label_sets(session, label_set.task_id).get(label_set.paradigm)
     repository.deactivate_label_sets(
         session, task_id=label_set.task_id, paradigm=label_set.paradigm
@@ -366,6 +376,7 @@ def _activate(session: Session, label_set: LabelSet, *, actor: User | None) -> N
             "sha256": label_set.sha256,
         },
     )
+    rescore_on_activation(session, task_id=label_set.task_id, actor=actor, queue=rescore_queue)
 
 
 def unpack_upload(

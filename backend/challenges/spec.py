@@ -16,6 +16,8 @@ from backend.challenges.contract import ContainerSpec, check_against_memory
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
 from backend.errors import DomainError
 from backend.interactive.spec import InteractionSpec, check_interaction
+from backend.leaderboard.rules import RankingRules
+from backend.writeups.rules import WriteupRules
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 _KEY = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -52,8 +54,13 @@ class PhaseSpec(_Strict):
     time_limit_s: int = Field(default=3600, gt=0)
     memory_limit_mb: int = Field(default=16384, gt=0)
     gpu: bool = True
+    #: The host class whose workers run it (a broker queue name); unset: the
+    #: deployment's default queue (``PODIUM_EVALUATION_QUEUE``).
+    queue: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)
     leaderboard_visibility: LeaderboardVisibility = LeaderboardVisibility.LIVE
     ranking_selection: RankingSelection = RankingSelection.LATEST
+    ranking: RankingRules = Field(default_factory=RankingRules)
+    writeup: WriteupRules = Field(default_factory=WriteupRules)
     cases: list[CaseSpec] = Field(default_factory=list)
     sample_cases: list[CaseSpec] = Field(default_factory=list)
     #: The run contract (:mod:`backend.challenges.contract`); absent: the original one.
@@ -74,6 +81,13 @@ class PhaseSpec(_Strict):
         if dupes:
             raise ValueError(f"phase {self.slug}: case keys listed twice: {', '.join(dupes)}")
         return self
+
+    def stored_settings(self) -> dict[str, Any]:
+        """The ``ranking`` and ``writeup`` blocks as the phase stores them (plain JSON)."""
+        return {
+            "ranking": self.ranking.model_dump(mode="json"),
+            "writeup": self.writeup.model_dump(mode="json"),
+        }
 
 
 class TaskSpec(_Strict):

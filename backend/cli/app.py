@@ -13,9 +13,13 @@ phase_app = typer.Typer(
 )
 task_app = typer.Typer(help="Tasks: label sets.", no_args_is_help=True)
 submissions_app = typer.Typer(help="Submissions.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="The image registry: its config, the signing key.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(challenge_app, name="challenge")
 app.add_typer(phase_app, name="phase")
 app.add_typer(task_app, name="task")
 app.add_typer(submissions_app, name="submissions")
 app.add_typer(user_app, name="user")
+app.add_typer(registry_app, name="registry")

@@ -28,7 +28,8 @@ from backend.cli.app import challenge_app, phase_app, task_app
 from backend.cli.common import ActorOption, fail, optional_organiser, transaction
 from backend.config import Settings, get_settings
 from backend.errors import DomainError, NotFoundError
-from backend.storage import human_bytes, remove_path
+from backend.jobs import CeleryJobQueue, bind_queue
+from backend.storage import human_bytes, make_storage, remove_path
 
 _CHUNK = 1024 * 1024
 
@@ -64,7 +65,7 @@ def challenge_apply(
                     challenge=challenge,
                     spec=spec,
                     base_dir=file.resolve().parent,
-                    data_root=settings.data_root,
+                    storage=make_storage(settings),
                     staging_dir=settings.staging_dir,
                     actor=actor,
                 )
@@ -152,7 +153,7 @@ def phase_upload_inputs(
                 session,
                 phase_id=phase_id,
                 files=unpacked.files,
-                data_root=settings.data_root,
+                storage=make_storage(settings),
                 actor=optional_organiser(session, actor_email),
             )
             keys = [c.case_key for c in changed]
@@ -180,17 +181,27 @@ def task_upload_labels(
             optional_organiser(session, actor_email)
             if challenges.get_task(session, task_id) is None:
                 raise NotFoundError("task", task_id)
+        celery = settings.job_backend == "celery"
         with _unpacked(archive, settings) as unpacked, transaction() as session:
+            if celery:
+                # Activation re-scores the task's phases; the jobs go to the workers.
+                bind_queue(session, CeleryJobQueue(settings.broker_url))
             label_set, created = service.store_label_set(
                 session,
                 task_id=task_id,
                 paradigm=paradigm,
                 files=unpacked.files,
-                data_root=settings.data_root,
+                storage=make_storage(settings),
                 actor=optional_organiser(session, actor_email),
+                rescore_queue=settings.evaluation_queue if celery else None,
             )
             version, count = label_set.version, label_set.file_count
     except DomainError as exc:
         raise fail(exc.message) from exc
     what = "created" if created else "unchanged (identical to an existing version), active"
     typer.echo(f"task {task_id} {paradigm} label set v{version} {what}: {count} file(s)")
+    if not celery:
+        typer.echo(
+            "the embedded backend runs jobs inside the API process: re-score the task's phases "
+            "with POST /api/v1/phases/{id}/rescore (their boards wait for it)"
+        )

@@ -79,8 +79,8 @@ def case_rows(scores: CaseScoresOut, *, counted: bool) -> list[dict[str, Any]]:
         rows.append(
             {
                 "submission_id": scores.submission_id,
-                "team": scores.team.name,
-                "organiser_affiliated": scores.team.affiliated,
+                "team": "(reference entry)" if scores.team is None else scores.team.name,
+                "organiser_affiliated": scores.team is not None and scores.team.affiliated,
                 "counted": counted,
                 "evaluation_id": scores.evaluation_id,
                 "scorer_version": scores.scorer_version,
@@ -127,7 +127,7 @@ def export_rows(
     submissions = 0
     for candidate in boards.succeeded_submissions(session, phase_id=phase_id):
         scores = actions.case_scores(session, submission_id=candidate.submission_id)
-        if view == ExportView.PUBLIC and scores.team.affiliated:
+        if view == ExportView.PUBLIC and scores.team is not None and scores.team.affiliated:
             continue
         submissions += 1
         rows += case_rows(scores, counted=candidate.submission_id in counted)

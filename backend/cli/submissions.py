@@ -87,7 +87,11 @@ def submissions_list(
                 {
                     "id": s.id,
                     "team_id": s.team_id,
-                    "team": names.get(s.team_id, f"#{s.team_id}"),
+                    "team": (
+                        "(reference entry)"
+                        if s.team_id is None
+                        else names.get(s.team_id, f"#{s.team_id}")
+                    ),
                     "status": s.status.value,
                     "failure_class": s.failure_class,
                     "attempt": s.attempt,

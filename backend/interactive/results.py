@@ -61,8 +61,8 @@ def _submission_out(
     sub = submissions.get_submission(session, submission_id)
     if sub is None:
         raise NotFoundError("submission", submission_id)
-    team = teams.get_team(session, sub.team_id)
-    if team is None:
+    team = None if sub.team_id is None else teams.get_team(session, sub.team_id)
+    if sub.team_id is not None and team is None:
         raise NotFoundError("team", sub.team_id)
     evaluation = submissions.latest_evaluation(session, sub.id)
     rows = (
@@ -72,7 +72,7 @@ def _submission_out(
     )
     return SubmissionInteractiveOut(
         submission_id=sub.id,
-        team=team_ref(team),
+        team=None if team is None else team_ref(team),
         evaluation_id=None if evaluation is None else evaluation.id,
         scorer_version=None if evaluation is None else evaluation.scorer_version,
         mode=None if evaluation is None else evaluation.mode.value,

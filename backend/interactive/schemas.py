@@ -87,7 +87,8 @@ class SubmissionInteractiveOut(BaseModel):
     """A submission's per-case interactive results from its latest evaluation."""
 
     submission_id: int
-    team: TeamRef
+    #: ``None`` for a reference entry (it belongs to no team).
+    team: TeamRef | None
     evaluation_id: int | None
     scorer_version: str | None
     mode: str | None

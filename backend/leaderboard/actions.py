@@ -98,7 +98,8 @@ def rescore_phase(session: Session, *, phase_id: int, actor: User | None, queue:
         target_id=phase_id,
         after={"label_set_versions": versions, "submissions": ids},
     )
-    enqueue(session, task_name=RESCORE_PHASE, args=[phase_id], queue=queue)
+    # The phase's own worker class re-scores it (a GPU host class reads its predictions too).
+    enqueue(session, task_name=RESCORE_PHASE, args=[phase_id], queue=ctx.phase.queue or queue)
     labels = ", ".join(f"{p} v{v}" for p, v in versions.items())
     return ActionOut(
         ok=True,

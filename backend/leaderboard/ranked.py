@@ -1,72 +1,66 @@
-"""Rank a phase once per view and paradigm, then shape that ranking for each centre filter.
+"""Rank a phase once per view and paradigm choice; :mod:`.shaped` turns it into responses.
 
-:func:`rank_phase` does the expensive part (stored case results, the point
-board and the 1,000-sample bootstrap); :func:`shape` turns it into the
-response for one centre filter, so the centre tabs of a board share one
-bootstrap.
+:func:`rank_phase` does the expensive part once per board version: the
+entries' stored case results, the point board, the 1,000-sample bootstrap with
+the metric intervals from the same resamples (:func:`scoring.ranking.analyse`)
+and the lesion-size strata. The centre tabs of a board share it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from backend.challenges import repository as challenges
 from backend.challenges.models import Task
 from backend.errors import DomainError
 from backend.leaderboard import cache, repository
 from backend.leaderboard.context import PhaseContext
-from backend.leaderboard.repository import Candidate
-from backend.leaderboard.schemas import (
-    Board,
-    Cell,
-    Column,
-    Row,
-    RowStability,
-    StabilitySummary,
-    TeamRef,
-    View,
-)
-from backend.leaderboard.selection import counted_submissions
+from backend.leaderboard.entries import Entry, gather
+from backend.leaderboard.rules import RankingRules, rules_of
+from backend.leaderboard.schemas import View
+from backend.leaderboard.versions import Versions, choose, describe
 from backend.teams.models import Team
-from scoring.ranking import (
-    METRIC_DIRECTIONS,
-    Leaderboard,
-    Stability,
-    bootstrap_stability,
-    leaderboard,
-)
-from scoring.ranking.bootstrap import RankingStability
-from scoring.ranking.ranks import MetricRanking
+from scoring.lesion_sizes import SizeRecord, Stratum, case_counts, from_result, strata_of
+from scoring.ranking import METRIC_DIRECTIONS
+from scoring.ranking.analysis import POOLED, Analysis, analyse
 from scoring.results import CaseResult
 
 #: Bootstrap resamples and seed of every board's stability figures (docs/evaluation.md).
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 20240901
 
+#: ``strata[paradigm][scope][entry key]``; None where a result predates the size records.
+Strata = dict[str, dict[str, dict[str, list[Stratum] | None]]]
+
 
 @dataclass(frozen=True)
 class Ranked:
     """A phase ranked for one view and paradigm choice (all centres).
 
-    ``board`` and ``stability`` are None when there is nothing to rank; ``notes``
-    then says why.
+    ``analysis`` is None when there is nothing to rank; ``notes`` then says why.
+    ``entries`` are the consistent ones (ranked and unranked), ``waiting`` those
+    scored against other label versions.
     """
 
+    phase_id: int
     paradigms: list[str]
-    teams: dict[int, TeamRef]
-    chosen: dict[int, Candidate]
-    order: list[int]
-    board: Leaderboard | None
-    stability: Stability | None
+    rules: RankingRules
+    entries: list[Entry]
+    analysis: Analysis | None
+    strata: Strata
+    versions: Versions | None
+    active: Versions
+    waiting: list[Entry]
     notes: list[str] = field(default_factory=list)
 
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+    @property
+    def rescoring(self) -> bool:
+        """Whether some counted evaluation is not against the active label versions."""
+        return any(e.versions != self.active for e in [*self.entries, *self.waiting])
 
 
 def _metric_sets(task: Task, paradigms: Sequence[str]) -> Mapping[str, Sequence[str]] | None:
@@ -109,58 +103,68 @@ def _evaluation_results(
     return out
 
 
-def _results_by_team(
-    session: Session,
-    ctx: PhaseContext,
-    *,
-    team_names: Mapping[int, str],
-    evaluations: Mapping[int, int],
+def _results_by_entry(
+    session: Session, ctx: PhaseContext, entries: Sequence[Entry]
 ) -> tuple[dict[str, dict[str, list[CaseResult]]], list[str]]:
-    """Stored results per team and paradigm, whole centres only; and notes on dropped ones."""
+    """Stored results per entry and paradigm, whole centres only; and notes on dropped ones."""
     centre_of = {c.key: c.centre for c in ctx.cases}
     size = {c: sum(1 for x in ctx.cases if x.centre == c) for c in ctx.centres}
-    stored = _evaluation_results(session, ctx, evaluation_ids=list(evaluations.values()))
-    by_team: dict[str, dict[str, list[CaseResult]]] = {}
+    stored = _evaluation_results(session, ctx, evaluation_ids=[e.evaluation_id for e in entries])
+    by_entry: dict[str, dict[str, list[CaseResult]]] = {}
     notes = []
-    for team_id, evaluation_id in evaluations.items():
-        name = team_names[team_id]
-        by_team[name] = {}
-        for paradigm, results in stored[evaluation_id].items():
+    for entry in entries:
+        by_entry[entry.key] = {}
+        for paradigm, results in stored[entry.evaluation_id].items():
             kept = results
             counts: dict[str, int] = {}
             for r in results:
                 counts[centre_of[r.case_id]] = counts.get(centre_of[r.case_id], 0) + 1
             partial = {c for c, n in counts.items() if n != size[c]}
             if partial:
-                # scoring.ranking refuses a partly scored centre; rank the team there at
+                # scoring.ranking refuses a partly scored centre; rank the entry there at
                 # worst values and say so rather than hide the whole board.
                 kept = [r for r in results if centre_of[r.case_id] not in partial]
                 notes.append(
-                    f"{name}: {paradigm} scores incomplete for {', '.join(sorted(partial))}; "
-                    "ranked at worst values there"
+                    f"{entry.name}: {paradigm} scores incomplete for "
+                    f"{', '.join(sorted(partial))}; ranked at worst values there"
                 )
-            by_team[name][paradigm] = kept
-    return by_team, notes
+            by_entry[entry.key][paradigm] = kept
+    return by_entry, notes
 
 
-def _stability(st: RankingStability, team: str) -> RowStability:
-    t = st.teams[team]
-    return RowStability(
-        median=t.median, interval=t.interval, share_first=t.share_first, rank_shares=t.rank_shares
-    )
+def _strata(
+    ctx: PhaseContext,
+    results: Mapping[str, Mapping[str, Sequence[CaseResult]]],
+    *,
+    paradigms: Sequence[str],
+    bounds: Sequence[float],
+) -> Strata:
+    """Lesion-size strata of every entry, over all cases and per centre."""
+    keys = [c.key for c in ctx.cases]
+    position = {k: i for i, k in enumerate(keys)}
+    scopes = {POOLED: np.arange(len(keys))}
+    for centre in ctx.centres:
+        scopes[centre] = np.array([i for i, c in enumerate(ctx.cases) if c.centre == centre])
+    out: Strata = {p: {s: {} for s in scopes} for p in paradigms}
+    for entry, per_paradigm in results.items():
+        for p in paradigms:
+            records: list[SizeRecord | None] = [None] * len(keys)
+            known = True
+            for r in per_paradigm.get(p, ()):
+                rec = from_result(r)
+                known = known and rec is not None
+                records[position[r.case_id]] = rec
+            counts = case_counts(records, bounds=bounds) if known else None
+            for scope, idx in scopes.items():
+                out[p][scope][entry] = (
+                    None if counts is None else strata_of(counts[idx].sum(axis=0), bounds=bounds)
+                )
+    return out
 
 
-def _columns(ranking: MetricRanking, paradigm: str, *, prefix: bool) -> list[Column]:
-    return [
-        Column(
-            key=f"{paradigm}:{m}",
-            paradigm=paradigm,
-            metric=m,
-            label=f"{paradigm} {m}" if prefix else m,
-            direction=METRIC_DIRECTIONS[m],
-        )
-        for m in ranking.metrics
-    ]
+def _active_versions(session: Session, ctx: PhaseContext, paradigms: Sequence[str]) -> Versions:
+    active = challenges.active_label_sets(session, ctx.task.id)
+    return tuple(sorted((p, active[p].version if p in active else 0) for p in paradigms))
 
 
 def rank_phase(
@@ -171,7 +175,7 @@ def rank_phase(
     view: View,
     paradigm: str | None,
 ) -> Ranked:
-    """Rank the phase's counted submissions for a view (all centres).
+    """Rank the phase's entries for a view (all centres) under the phase's ranking rules.
 
     Raises
     ------
@@ -179,118 +183,86 @@ def rank_phase(
         409 when the stored results cannot be ranked (mixed scoring modes,
         unknown metrics in the task's metric sets).
     """
-    # Plain copies: a ranking outlives the session its Team rows came from.
-    ranked_teams = {
-        t.id: TeamRef(id=t.id, name=t.name, affiliated=t.organiser_affiliated)
-        for t in teams
-        if view == "organisers" or not t.organiser_affiliated
-    }
-    chosen = {
-        team_id: cand
-        for team_id, cand in counted_submissions(
-            repository.succeeded_submissions(session, phase_id=ctx.phase.id),
-            selection=ctx.phase.ranking_selection,
-        ).items()
-        if team_id in ranked_teams
-    }
+    rules = rules_of(ctx.phase.ranking)
     paradigms = [paradigm] if paradigm else list(ctx.task.paradigms)
-    if not ctx.cases or not chosen:
-        why = "no hidden test cases yet" if not ctx.cases else "no succeeded submission yet"
-        return Ranked(paradigms, ranked_teams, chosen, [], None, None, [why])
-    names = {tid: ranked_teams[tid].name for tid in chosen}
-    subs, notes = _results_by_team(
-        session, ctx, team_names=names, evaluations={t: c.evaluation_id for t, c in chosen.items()}
-    )
-    modes = {c.mode for c in chosen.values()}
+    entries, notes = gather(session, ctx, teams, view=view, rules=rules, paradigms=paradigms)
+    active = _active_versions(session, ctx, paradigms)
+
+    def empty(why: str, **kwargs: object) -> Ranked:
+        return Ranked(
+            phase_id=ctx.phase.id,
+            paradigms=paradigms,
+            rules=rules,
+            entries=kwargs.get("entries", []),  # type: ignore[arg-type]
+            analysis=None,
+            strata={},
+            versions=kwargs.get("versions"),  # type: ignore[arg-type]
+            active=active,
+            waiting=kwargs.get("waiting", []),  # type: ignore[arg-type]
+            notes=[why, *notes],
+        )
+
+    if not ctx.cases:
+        return empty("no hidden test cases yet")
+    if not any(e.kind == "team" for e in entries):
+        return empty("no succeeded submission yet")
+    chosen = choose([e.versions for e in entries], active=active)
+    consistent = [e for e in entries if e.versions == chosen]
+    waiting = [e for e in entries if e.versions != chosen]
+    if waiting:
+        notes.append(
+            f"ranked against labels {describe(chosen or ())}; waiting for re-scoring: "
+            + ", ".join(f"{e.name} ({describe(e.versions)})" for e in waiting)
+        )
+    modes = {e.mode for e in consistent}
     if len(modes) > 1:
         raise DomainError(
             f"the counted submissions were scored in different modes {sorted(modes)}: "
             "re-score them in one mode",
             409,
         )
-    order = sorted(chosen, key=lambda t: names[t])
-    kwargs: dict[str, Any] = {
-        "centres": {c.key: c.centre for c in ctx.cases},
-        "paradigms": paradigms,
-        "teams": [names[t] for t in order],
-        "mode": modes.pop(),
-        "metric_sets": _metric_sets(ctx.task, paradigms),
-    }
+    ranked = sorted((e for e in consistent if e.ranked), key=lambda e: (e.name, e.key))
+    unranked = sorted((e for e in consistent if not e.ranked), key=lambda e: (e.name, e.key))
+    if not ranked:
+        return empty(
+            "no ranked entry scored against the board's labels yet",
+            entries=unranked,
+            versions=chosen,
+            waiting=waiting,
+        )
+    results, dropped = _results_by_entry(session, ctx, consistent)
+    notes += dropped
     try:
-        board = leaderboard(subs, **kwargs)
-        stab = bootstrap_stability(subs, samples=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED, **kwargs)
+        analysis = analyse(
+            results,
+            centres={c.key: c.centre for c in ctx.cases},
+            paradigms=paradigms,
+            ranked=[e.key for e in ranked],
+            unranked=[e.key for e in unranked],
+            mode=modes.pop(),  # type: ignore[arg-type]
+            ties=rules.ties,
+            aggregation=rules.scoring_aggregation,
+            metric_sets=_metric_sets(ctx.task, paradigms),
+            samples=BOOTSTRAP_SAMPLES,
+            seed=BOOTSTRAP_SEED,
+        )
     except ValueError as exc:
         raise DomainError(f"cannot rank this phase: {exc}", 409) from exc
-    return Ranked(paradigms, ranked_teams, chosen, order, board, stab, notes)
-
-
-def shape(ranked: Ranked, base: Board, *, centre: str | None, paradigm: str | None) -> Board:
-    """The response for one centre filter (``None``: overall) of a ranking."""
-    board, stab = ranked.board, ranked.stability
-    if board is None or stab is None:
-        return base.model_copy(update={"notes": list(ranked.notes)})
-    paradigms = ranked.paradigms
-    names = {tid: ranked.teams[tid].name for tid in ranked.order}
-    notes = list(ranked.notes)
-    prefix = len(paradigms) > 1
-    centre_scores: dict[str, dict[str, float]] = {n: {} for n in names.values()}
-    st: RankingStability
-    if centre is not None:
-        cb = board.centres[centre]
-        st = stab.centres[centre]
-        rankings = {p: cb.paradigms[p] for p in paradigms}
-        position, score = cb.position, cb.score
-        label = "mean rank" if paradigm else "mean rank over paradigms"
-    else:
-        st = stab.overall
-        rankings = dict(board.pooled)
-        position, score = board.position, board.score
-        label = "mean over centres of the centre score"
-        for c, cb in board.centres.items():
-            for name in names.values():
-                centre_scores[name][c] = cb.score[name]
+    strata = _strata(ctx, results, paradigms=paradigms, bounds=rules.size_strata_mm3)
+    if any(v is None for p in strata.values() for e in p[POOLED].values() for v in [e]):
         notes.append(
-            "metric columns are over all cases, for display; positions come from the centre scores"
+            "lesion-size strata are missing for entries scored before lesion volumes were "
+            "recorded; re-score the phase to fill them"
         )
-    columns = [col for p in paradigms for col in _columns(rankings[p], p, prefix=prefix)]
-    rows = []
-    for tid in ranked.order:
-        name = names[tid]
-        cells = {
-            f"{p}:{m}": Cell(
-                value=_finite(rankings[p].values[name][m]), rank=rankings[p].ranks[name][m]
-            )
-            for p in paradigms
-            for m in rankings[p].metrics
-        }
-        rows.append(
-            Row(
-                position=position[name],
-                team=name,
-                team_id=tid,
-                affiliated=ranked.teams[tid].affiliated,
-                submission_id=ranked.chosen[tid].submission_id,
-                submitted_at=ranked.chosen[tid].created_at,
-                score=score[name],
-                cells=cells,
-                centre_scores=centre_scores[name],
-                missing=board.missing[name],
-                stability=_stability(st, name),
-            )
-        )
-    rows.sort(key=lambda r: (r.position, r.team))
-    return base.model_copy(
-        update={
-            "score_label": label,
-            "columns": columns,
-            "rows": rows,
-            "notes": notes,
-            "stability": StabilitySummary(
-                samples=stab.samples,
-                seed=stab.seed,
-                cases_per_centre=stab.cases_per_centre,
-                kendall_tau_mean=st.kendall_tau_mean,
-                kendall_tau_median=st.kendall_tau_median,
-            ),
-        }
+    return Ranked(
+        phase_id=ctx.phase.id,
+        paradigms=paradigms,
+        rules=rules,
+        entries=[*ranked, *unranked],
+        analysis=analysis,
+        strata=strata,
+        versions=chosen,
+        active=active,
+        waiting=waiting,
+        notes=notes,
     )

@@ -6,7 +6,7 @@ None of these functions commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from backend.challenges.models import Case, Centre
 from backend.db import utcnow
 from backend.enums import SubmissionStatus
 from backend.leaderboard.models import LeaderboardGeneration
+from backend.submissions.lifecycle import KEEPS_BOARD_RESULT
 from backend.submissions.models import CaseScore, Evaluation, Submission
 from backend.teams.models import Team
 
@@ -91,7 +92,11 @@ def challenge_teams(session: Session, *, challenge_id: int) -> list[Team]:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A succeeded submission with its latest evaluation."""
+    """A submission with a stored evaluation: succeeded, or being run again.
+
+    ``rerunning`` marks a submission an organiser sent back for another run:
+    its previous evaluation keeps it on the board until the new one succeeds.
+    """
 
     submission_id: int
     team_id: int
@@ -100,21 +105,34 @@ class Candidate:
     evaluation_id: int
     mode: str
     mean_dice: float | None
+    label_sets: dict[str, Any] = field(default_factory=dict)
+    rerunning: bool = False
 
 
-def succeeded_submissions(session: Session, *, phase_id: int) -> list[Candidate]:
-    """Every succeeded submission of the phase that has an evaluation, oldest first.
-
-    ``mean_dice`` is the mean per-case Dice over all paradigms of its latest
-    evaluation (what the ``best`` selection orders by).
-    """
-    latest = (
+def _latest_evaluations(phase_id: int) -> Any:
+    return (
         select(Evaluation.submission_id, func.max(Evaluation.id).label("evaluation_id"))
         .join(Submission, Submission.id == Evaluation.submission_id)
         .where(Submission.phase_id == phase_id)
         .group_by(Evaluation.submission_id)
         .subquery()
     )
+
+
+#: States in which a submission with an evaluation keeps it on the board (the lifecycle's rule).
+RANKABLE_STATUSES = tuple(sorted(KEEPS_BOARD_RESULT))
+
+
+def succeeded_submissions(session: Session, *, phase_id: int) -> list[Candidate]:
+    """Every team submission of the phase with an evaluation that may count, oldest first.
+
+    Succeeded ones, and those being run again (``rerunning``; evaluations are
+    only written by a successful run, so an unfinished submission that has one
+    succeeded before). ``mean_dice`` is the mean per-case Dice over all
+    paradigms of its latest evaluation (what the ``best`` selection orders by).
+    Reference entries (no team) are not among them.
+    """
+    latest = _latest_evaluations(phase_id)
     dice = (
         select(CaseScore.evaluation_id, func.avg(CaseScore.dice).label("mean_dice"))
         .where(CaseScore.evaluation_id.in_(select(latest.c.evaluation_id)))
@@ -130,11 +148,17 @@ def succeeded_submissions(session: Session, *, phase_id: int) -> list[Candidate]
             latest.c.evaluation_id,
             Evaluation.mode,
             dice.c.mean_dice,
+            Evaluation.label_sets,
+            Submission.status,
         )
         .join(latest, latest.c.submission_id == Submission.id)
         .join(Evaluation, Evaluation.id == latest.c.evaluation_id)
         .outerjoin(dice, dice.c.evaluation_id == latest.c.evaluation_id)
-        .where(Submission.phase_id == phase_id, Submission.status == SubmissionStatus.SUCCEEDED)
+        .where(
+            Submission.phase_id == phase_id,
+            Submission.team_id.is_not(None),
+            Submission.status.in_(RANKABLE_STATUSES),
+        )
         .order_by(Submission.id)
     )
     return [
@@ -146,9 +170,25 @@ def succeeded_submissions(session: Session, *, phase_id: int) -> list[Candidate]
             evaluation_id=e,
             mode=str(m.value if hasattr(m, "value") else m),
             mean_dice=None if d is None else float(d),
+            label_sets=dict(ls or {}),
+            rerunning=status != SubmissionStatus.SUCCEEDED,
         )
-        for s, t, c, sel, e, m, d in session.execute(stmt)
+        for s, t, c, sel, e, m, d, ls, status in session.execute(stmt)
     ]
+
+
+def entry_counts(session: Session, *, phase_id: int) -> dict[int, int]:
+    """Submissions per team in the phase, cancelled ones left out."""
+    stmt = (
+        select(Submission.team_id, func.count(Submission.id))
+        .where(
+            Submission.phase_id == phase_id,
+            Submission.team_id.is_not(None),
+            Submission.status != SubmissionStatus.CANCELLED,
+        )
+        .group_by(Submission.team_id)
+    )
+    return {int(t): int(n) for t, n in session.execute(stmt) if t is not None}
 
 
 def case_results(

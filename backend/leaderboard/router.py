@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from backend.deps import OptionalUser, OrganiserUser, SessionDep, SettingsDep
 from backend.errors import DomainError
 from backend.leaderboard import actions, service
+from backend.leaderboard.comparisons import CentreComparisonsOut, centre_comparisons
 from backend.leaderboard.csv_export import board_csv
 from backend.leaderboard.schemas import (
     ActionOut,
@@ -17,6 +18,8 @@ from backend.leaderboard.schemas import (
     TeamsOut,
     View,
 )
+from backend.references.router import router as references_router
+from backend.writeups.router import router as writeups_router
 
 router = APIRouter(tags=["leaderboard"])
 
@@ -33,7 +36,7 @@ ViewQuery = Annotated[
 ]
 
 
-@router.get("/phases/{phase_id}/leaderboard", response_model=Board)
+@router.get("/phases/{phase_id}/leaderboard", response_model=Board, response_class=Response)
 def get_leaderboard(
     *,
     phase_id: int,
@@ -42,15 +45,16 @@ def get_leaderboard(
     centre: CentreQuery = None,
     paradigm: ParadigmQuery = None,
     view: ViewQuery = "public",
-) -> Board:
+) -> Response:
     """The phase's ranking: every metric value and rank, mean rank, position, stability.
 
     Hidden boards (final phases until published) come back with `hidden: true`,
     a `hidden_note` and no rows, except to organisers.
     """
-    return service.get_board(
+    body = service.get_board_json(
         session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -82,6 +86,15 @@ def get_leaderboard_csv(
     )
 
 
+@router.get("/phases/{phase_id}/centre-comparisons", response_model=CentreComparisonsOut)
+def get_centre_comparisons(
+    phase_id: int, _: OrganiserUser, session: SessionDep, paradigm: ParadigmQuery = None
+) -> CentreComparisonsOut:
+    """Does each metric differ between centres? Team-level Mann-Whitney U per centre pair,
+    Benjamini-Hochberg-adjusted over all comparisons (organisers)."""
+    return centre_comparisons(session, phase_id=phase_id, paradigm=paradigm)
+
+
 @router.post("/phases/{phase_id}/leaderboard/publish", response_model=ActionOut)
 def publish_leaderboard(phase_id: int, organiser: OrganiserUser, session: SessionDep) -> ActionOut:
     """Make a closed phase's leaderboard public (organisers; idempotent; audited)."""
@@ -107,3 +120,8 @@ def rescore_phase(
     return actions.rescore_phase(
         session, phase_id=phase_id, actor=organiser, queue=settings.evaluation_queue
     )
+
+
+# The board's own sub-domains: reference entries and write-ups (mounted with the board's API).
+router.include_router(references_router)
+router.include_router(writeups_router)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
+from backend.leaderboard.rules import RankingRules
 
 View = Literal["public", "organisers"]
 
@@ -40,10 +41,15 @@ class Column(BaseModel):
 
 
 class Cell(BaseModel):
-    """A metric value and the team's rank on it (``value`` is null if not finite)."""
+    """A metric value, the entry's rank on it and its 95% bootstrap interval.
+
+    ``value`` is null if not finite; ``rank`` is null for an entry shown
+    unranked; ``interval`` is null where there is no bootstrap.
+    """
 
     value: float | None
-    rank: float
+    rank: float | None
+    interval: tuple[float, float] | None = None
 
 
 class RowStability(BaseModel):
@@ -55,20 +61,59 @@ class RowStability(BaseModel):
     rank_shares: list[float]
 
 
-class Row(BaseModel):
-    """One team on a board."""
+class MethodRef(BaseModel):
+    """The method behind an entry: its name, a link, and the write-up PDF once public."""
 
-    position: int
+    name: str
+    link: str | None
+    writeup_url: str | None
+
+
+class ReferenceInfo(BaseModel):
+    """What makes a row a reference entry."""
+
+    id: int
+    kind: Literal["baseline", "human", "off-the-shelf"]
+    description: str
+
+
+class StratumOut(BaseModel):
+    """Per-lesion detection in one volume range (mm³, ``high`` null: no upper bound)."""
+
+    low: float
+    high: float | None
+    tp: int
+    fn: int
+    fp: int
+    f1: float | None
+
+
+class Row(BaseModel):
+    """One entry on a board: a team, or a reference entry (``reference`` set).
+
+    ``position``, ``score`` and the cells' ranks are null for an entry shown
+    unranked beside the ranking (``ranked`` false).
+    """
+
+    position: int | None
     team: str
-    team_id: int
+    team_id: int | None
+    kind: Literal["team", "baseline", "human", "off-the-shelf"]
+    ranked: bool
     affiliated: bool
+    reference: ReferenceInfo | None = None
     submission_id: int
     submitted_at: datetime
-    score: float
+    entries: int | None = None
+    method: MethodRef | None = None
+    rerunning: bool = False
+    label_versions: dict[str, int] = {}
+    score: float | None
     cells: dict[str, Cell]
     centre_scores: dict[str, float]
     missing: list[str]
     stability: RowStability | None
+    strata: dict[str, list[StratumOut]] | None = None
 
 
 class StabilitySummary(BaseModel):
@@ -79,6 +124,37 @@ class StabilitySummary(BaseModel):
     cases_per_centre: dict[str, int]
     kendall_tau_mean: float | None
     kendall_tau_median: float | None
+    kendall_tau_samples: int = 0
+    #: Coverage of the metric intervals (the same resamples).
+    interval_confidence: float = 0.95
+
+
+class SignificanceOut(BaseModel):
+    """A significance map: ``significant[i][j]``: entry i is better than entry j."""
+
+    paradigm: str
+    metric: str
+    alpha: float
+    cases: int
+    entries: list[str]
+    p_adjusted: list[list[float | None]]
+    significant: list[list[bool]]
+
+
+class WaitingOut(BaseModel):
+    """An entry left off the ranking until it is re-scored against the board's labels."""
+
+    team: str
+    label_versions: dict[str, int]
+
+
+class LabelVersionsOut(BaseModel):
+    """The label-set versions a board is scored against, and any re-scoring under way."""
+
+    ranked: dict[str, int]
+    active: dict[str, int]
+    rescoring: bool
+    waiting: list[WaitingOut]
 
 
 class Board(BaseModel):
@@ -97,6 +173,10 @@ class Board(BaseModel):
     stability: StabilitySummary | None
     notes: list[str]
     generated_at: datetime
+    rules: RankingRules | None = None
+    label_versions: LabelVersionsOut | None = None
+    significance: list[SignificanceOut] = []
+    strata_bounds: list[float] = []
 
 
 class TeamRef(BaseModel):

@@ -9,6 +9,8 @@ phase, view and paradigm; one shaped response per centre filter on top.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
@@ -17,12 +19,16 @@ from backend.db import utcnow
 from backend.errors import DomainError, ForbiddenError
 from backend.leaderboard import cache, repository
 from backend.leaderboard.context import PhaseContext, load_phase
-from backend.leaderboard.ranked import Ranked, rank_phase, shape
+from backend.leaderboard.ranked import Ranked, rank_phase
 from backend.leaderboard.schemas import Board, View
+from backend.leaderboard.shaped import shape
 from backend.leaderboard.visibility import hidden_note, is_public
+from backend.teams.models import Team
+
+__all__ = ["get_board", "get_board_json", "is_organiser", "load_phase"]
 
 
-def get_board(
+def _resolve(
     session: Session,
     *,
     phase_id: int,
@@ -30,7 +36,7 @@ def get_board(
     view: View = "public",
     centre: str | None = None,
     paradigm: str | None = None,
-) -> Board:
+) -> _Resolved:
     """The phase's leaderboard for a view and filter, from the cache when still current.
 
     Parameters
@@ -51,8 +57,9 @@ def get_board(
 
     Returns
     -------
-    Board
-        With no rows when the board is hidden from this viewer.
+    _Resolved
+        The board (no rows when it is hidden from this viewer), its cache key
+        and stamp (None for a hidden board, which is not cached).
 
     Raises
     ------
@@ -77,34 +84,122 @@ def get_board(
     public = is_public(ctx.phase)
     note = hidden_note(ctx.phase, now=utcnow())
     if not public and not organiser:
-        return _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        empty = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        return _Resolved(empty, None, None)
+    current, teams = _stamp(session, ctx)
+    key = (phase_id, view, paradigm, centre)
+
+    def build() -> Board:
+        ranked = _ranked(session, ctx, teams, current, view=view, paradigm=paradigm)
+        base = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
+        base = base.model_copy(update={"public": public, "hidden": False})
+        return shape(ranked, base, centre=centre, paradigm=paradigm)
+
+    built: Board = cache.BOARDS.get_or_build(("board", *key), current, build)
+    return _Resolved(built, key, current)
+
+
+def get_board(
+    session: Session,
+    *,
+    phase_id: int,
+    user: User | None,
+    view: View = "public",
+    centre: str | None = None,
+    paradigm: str | None = None,
+) -> Board:
+    """The phase's leaderboard for a view and filter, from the cache when still current.
+
+    See :func:`_resolve` for the parameters and errors.
+    """
+    return _resolve(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    ).board
+
+
+def get_board_json(
+    session: Session,
+    *,
+    phase_id: int,
+    user: User | None,
+    view: View = "public",
+    centre: str | None = None,
+    paradigm: str | None = None,
+) -> bytes:
+    """:func:`get_board` serialised, the bytes cached with the board: a large board (intervals
+    and significance maps) costs its serialisation once per version, not per request."""
+    found = _resolve(
+        session, phase_id=phase_id, user=user, view=view, centre=centre, paradigm=paradigm
+    )
+    if found.key is None:
+        return found.board.model_dump_json().encode()
+    data: bytes = cache.BOARDS.get_or_build(
+        ("json", *found.key), found.current, lambda: found.board.model_dump_json().encode()
+    )
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    board: Board
+    key: tuple[object, ...] | None
+    current: tuple[object, ...] | None
+
+
+def _stamp(session: Session, ctx: PhaseContext) -> tuple[tuple[object, ...], list[Team]]:
+    """What a cached board of the phase was built from, and the challenge's teams."""
     # Teams, cases and settings are read on every request anyway (a few dozen
     # rows each), so they join the stamp: a renamed or newly affiliated team, an
     # edited test set or another selection rule is never served stale, whoever
     # forgot to bump the generation.
     teams = repository.challenge_teams(session, challenge_id=ctx.challenge.id)
     current = (
-        cache.stamp(session, phase_id=phase_id),
+        cache.stamp(session, phase_id=ctx.phase.id),
         ctx.phase.leaderboard_visibility,
         ctx.phase.ranking_selection,
+        repr(ctx.phase.ranking),
         tuple(ctx.task.paradigms),
         repr(ctx.task.metric_sets),
         tuple((c.id, c.key, c.centre) for c in ctx.cases),
         tuple((t.id, t.name, t.organiser_affiliated) for t in teams),
     )
-    key = (phase_id, view, paradigm, centre)
+    return current, teams
 
+
+def _ranked(
+    session: Session,
+    ctx: PhaseContext,
+    teams: list[Team],
+    current: tuple[object, ...],
+    *,
+    view: View,
+    paradigm: str | None,
+) -> Ranked:
     def rank() -> Ranked:
         return rank_phase(session, ctx, teams, view=view, paradigm=paradigm)
 
-    def build() -> Board:
-        ranked: Ranked = cache.BOARDS.get_or_build(("ranked", *key[:3]), current, rank)
-        base = _empty_board(ctx, view=view, centre=centre, paradigm=paradigm, note=note)
-        base = base.model_copy(update={"public": public, "hidden": False})
-        return shape(ranked, base, centre=centre, paradigm=paradigm)
+    found: Ranked = cache.BOARDS.get_or_build(
+        ("ranked", ctx.phase.id, view, paradigm), current, rank
+    )
+    return found
 
-    built: Board = cache.BOARDS.get_or_build(("board", *key), current, build)
-    return built
+
+def ranked_for_organisers(session: Session, *, phase_id: int, paradigm: str | None) -> Ranked:
+    """The organisers' view's ranking of a phase (cached with the boards).
+
+    Raises
+    ------
+    DomainError
+        404 for an unknown phase, 422 for an unknown paradigm.
+    """
+    ctx = load_phase(session, phase_id)
+    if paradigm is not None and paradigm not in ctx.task.paradigms:
+        raise DomainError(
+            f"paradigm {paradigm!r} is not one of this task's: {', '.join(ctx.task.paradigms)}",
+            422,
+        )
+    current, teams = _stamp(session, ctx)
+    return _ranked(session, ctx, teams, current, view="organisers", paradigm=paradigm)
 
 
 def _empty_board(

@@ -107,6 +107,8 @@ def notify_submission_ended(factory: Factory, settings: Settings, submission_id:
         sub = submissions.get_submission(session, int(submission_id))
         if sub is None:
             return "no such submission"
+        if sub.team_id is None:
+            return "a reference entry: no team to tell"
         found = challenges.phase_context(session, sub.phase_id)
         team = teams.get_team(session, sub.team_id)
         if found is None or team is None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from backend.challenges.models import Challenge, Phase, Task
 from backend.enums import SubmissionStatus
 from backend.submissions.models import Submission
 
@@ -27,3 +30,15 @@ def finished_runtimes(session: Session) -> list[float]:
     """``runtime_s`` of every submission that has one (start of the run to its end)."""
     stmt = select(Submission.runtime_s).where(Submission.runtime_s.is_not(None))
     return [float(v) for v in session.scalars(stmt) if v is not None]
+
+
+def open_phase_routes(session: Session, *, now: datetime) -> list[tuple[str, str | None, bool]]:
+    """``(challenge/task/phase, queue, gpu)`` of every phase whose window includes ``now``."""
+    rows = session.execute(
+        select(Challenge.slug, Task.slug, Phase.slug, Phase.queue, Phase.gpu)
+        .join(Task, Task.id == Phase.task_id)
+        .join(Challenge, Challenge.id == Task.challenge_id)
+        .where(Phase.opens_at <= now, Phase.closes_at > now)
+        .order_by(Challenge.slug, Task.slug, Phase.slug)
+    ).all()
+    return [(f"{c}/{t}/{p}", queue, bool(gpu)) for c, t, p, queue, gpu in rows]

@@ -33,8 +33,8 @@ def _submission(session: Session, submission_id: int) -> Submission:
 def case_scores(session: Session, *, submission_id: int) -> CaseScoresOut:
     """A submission's per-case scores from its latest evaluation (organisers)."""
     sub = _submission(session, submission_id)
-    team = teams.get_team(session, sub.team_id)
-    if team is None:
+    team = None if sub.team_id is None else teams.get_team(session, sub.team_id)
+    if team is None and sub.team_id is not None:
         raise NotFoundError("team", sub.team_id)
     evaluation = submissions.latest_evaluation(session, sub.id)
     rows = (
@@ -44,7 +44,7 @@ def case_scores(session: Session, *, submission_id: int) -> CaseScoresOut:
     )
     return CaseScoresOut(
         submission_id=sub.id,
-        team=team_ref(team),
+        team=None if team is None else team_ref(team),
         evaluation_id=None if evaluation is None else evaluation.id,
         scorer_version=None if evaluation is None else evaluation.scorer_version,
         mode=None if evaluation is None else evaluation.mode.value,
@@ -65,8 +65,9 @@ def case_scores(session: Session, *, submission_id: int) -> CaseScoresOut:
 def rescore(session: Session, *, submission_id: int, actor: User, queue: str) -> ActionOut:
     """Queue a finished submission for another run and scoring (audited).
 
-    The submission leaves the board until the new evaluation succeeds (the
-    team's previous succeeded one counts meanwhile, under ``latest``).
+    Its previous evaluation keeps it on the board, marked as re-running, until
+    the new run succeeds; a failed re-run takes it off (the team's previous
+    succeeded submission then counts, under ``latest``).
 
     Raises
     ------

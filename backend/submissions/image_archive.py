@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from backend.challenges.contract import RootPolicy
-from backend.errors import DomainError
 from backend.storage import human_bytes
+from backend.submissions.image_checks import (
+    DEFAULT_ROOT_POLICY,
+    check_image_config,
+    refuse,
+    string_list,
+)
 
 #: Members up to this size are kept in memory: manifest, configs, index files.
 _SMALL_MEMBER = 4 * 1024 * 1024
 #: Cap on all kept members together, so a tar of many small files cannot bloat us.
 _SMALL_TOTAL = 64 * 1024 * 1024
-
-_ROOT_USERS = {"", "root", "0"}
 
 SAVE_HINT = "create it with `docker save IMAGE:TAG -o image.tar` (optionally gzip it)"
 
@@ -45,16 +48,12 @@ class ImageInfo:
     layer_count: int
 
 
-def _refuse(message: str) -> DomainError:
-    return DomainError(f"not an acceptable image: {message}", 422)
-
-
 def _normalise(name: str) -> str:
     if name.startswith("/") or "\\" in name:
-        raise _refuse(f"the archive member {name!r} has an unsafe path; {SAVE_HINT}")
+        raise refuse(f"the archive member {name!r} has an unsafe path; {SAVE_HINT}")
     clean = posixpath.normpath(name)
     if clean == ".." or clean.startswith("../"):
-        raise _refuse(f"the archive member {name!r} escapes the archive; {SAVE_HINT}")
+        raise refuse(f"the archive member {name!r} escapes the archive; {SAVE_HINT}")
     return clean.removeprefix("./")
 
 
@@ -78,7 +77,7 @@ def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, by
     # Named for what it is, rather than "not a tar or truncated": a truncated tar
     # still starts with a valid header, anything else never does.
     if not _starts_like_tar(path, gzipped=gzipped):
-        raise _refuse(f"the upload is not a tar archive (plain or gzip-compressed); {SAVE_HINT}")
+        raise refuse(f"the upload is not a tar archive (plain or gzip-compressed); {SAVE_HINT}")
     # A plain tar is read with seeks over the layer data (no second pass over
     # gigabytes); a gzip stream can only be read front to back.
     file_size = path.stat().st_size
@@ -95,23 +94,23 @@ def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, by
                         else member.linkname
                     )
                     if target.startswith("/") or target == ".." or target.startswith("../"):
-                        raise _refuse(f"the link {name!r} points outside the archive")
+                        raise refuse(f"the link {name!r} points outside the archive")
                     names.add(name)
                     continue
                 if not (member.isfile() or member.isdir()):
-                    raise _refuse(f"the archive member {name!r} is not a file or folder")
+                    raise refuse(f"the archive member {name!r} is not a file or folder")
                 names.add(name)
                 # Checked on the header, before the member's data is decompressed:
                 # a few megabytes of gzip can expand to terabytes.
                 if gzipped and max_unpacked is not None:
                     unpacked = member.offset_data + member.size
                     if unpacked > max_unpacked:
-                        raise _refuse(
+                        raise refuse(
                             f"uncompressed, the archive is larger than the upload limit "
                             f"({human_bytes(max_unpacked)}) at {name!r}; {SAVE_HINT}"
                         )
                 if not gzipped and member.isfile() and member.offset_data + member.size > file_size:
-                    raise _refuse(f"the archive is truncated inside {name!r}; upload it again")
+                    raise refuse(f"the archive is truncated inside {name!r}; upload it again")
                 if member.isfile() and member.size <= _SMALL_MEMBER and kept < _SMALL_TOTAL:
                     handle = archive.extractfile(member)
                     if handle is not None:
@@ -119,57 +118,27 @@ def _read_members(path: Path, *, max_unpacked: int | None) -> tuple[dict[str, by
                         small[name] = data
                         kept += len(data)
     except (EOFError, OSError, tarfile.TarError) as exc:
-        raise _refuse(f"the archive is truncated or corrupt ({exc}); {SAVE_HINT}") from exc
+        raise refuse(f"the archive is truncated or corrupt ({exc}); {SAVE_HINT}") from exc
     return small, names
 
 
 def _json(small: dict[str, bytes], name: str, what: str) -> Any:
     data = small.get(_normalise(name))
     if data is None:
-        raise _refuse(f"{what} {name!r} is missing from the archive; {SAVE_HINT}")
+        raise refuse(f"{what} {name!r} is missing from the archive; {SAVE_HINT}")
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _refuse(f"{what} {name!r} is not valid JSON ({exc})") from exc
-
-
-def _string_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def is_root_user(user: str) -> bool:
-    """Whether a Dockerfile ``USER`` value runs as root (uid 0 or name root)."""
-    name = user.split(":", 1)[0].strip()
-    return name in _ROOT_USERS
-
-
-def check_image_user(user: str, *, root_images: RootPolicy) -> None:
-    """Refuse an image whose ``User`` is root unless the phase runs such images unprivileged.
-
-    The one root check of an image's configuration, whatever carried it (an
-    uploaded tarball here, a pushed manifest's config): call it with the
-    phase's :func:`backend.challenges.contract.root_policy`.
-
-    Raises
-    ------
-    DomainError
-        422, saying how to add a user.
-    """
-    if root_images == "refuse" and is_root_user(user):
-        raise _refuse(
-            f"the image runs as root (USER {user or 'unset'}); add a user in the Dockerfile, "
-            "e.g. `RUN useradd -m -u 1000 runner` then `USER runner`"
-        )
+        raise refuse(f"{what} {name!r} is not valid JSON ({exc})") from exc
 
 
 def inspect_image_archive(
-    path: Path, *, max_unpacked_bytes: int | None = None, root_images: RootPolicy = "refuse"
+    path: Path,
+    *,
+    max_unpacked_bytes: int | None = None,
+    root_images: RootPolicy = DEFAULT_ROOT_POLICY,
 ) -> ImageInfo:
-    """Check that ``path`` is a single linux/amd64 image the phase's root policy accepts.
+    """Check that ``path`` is a single linux/amd64 image that runs as a non-root user.
 
     Parameters
     ----------
@@ -194,54 +163,35 @@ def inspect_image_archive(
     """
     small, names = _read_members(path, max_unpacked=max_unpacked_bytes)
     if "manifest.json" not in names:
-        raise _refuse(
+        raise refuse(
             f"there is no manifest.json, so this is not a `docker save` archive; {SAVE_HINT}"
         )
     manifest = _json(small, "manifest.json", "the manifest")
     if not isinstance(manifest, list) or not manifest:
-        raise _refuse("manifest.json lists no image")
+        raise refuse("manifest.json lists no image")
     if len(manifest) != 1:
-        raise _refuse(
+        raise refuse(
             f"the archive holds {len(manifest)} images; save exactly one: "
             "`docker save IMAGE:TAG -o image.tar`"
         )
     entry = manifest[0]
     if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
-        raise _refuse("manifest.json does not name the image's config")
+        raise refuse("manifest.json does not name the image's config")
     config_name: str = entry["Config"]
-    layers = _string_list(entry.get("Layers"))
+    layers = string_list(entry.get("Layers"))
     missing = [layer for layer in layers if _normalise(layer) not in names]
     if missing:
-        raise _refuse(f"layer {missing[0]!r} listed in manifest.json is missing; {SAVE_HINT}")
+        raise refuse(f"layer {missing[0]!r} listed in manifest.json is missing; {SAVE_HINT}")
     raw_config = small.get(_normalise(config_name))
-    config = _json(small, config_name, "the image config")
-    if not isinstance(config, dict):
-        raise _refuse("the image config is not a JSON object")
-    architecture = str(config.get("architecture", ""))
-    os_name = str(config.get("os", ""))
-    if os_name != "linux" or architecture != "amd64":
-        raise _refuse(
-            f"the image is {os_name or '?'}/{architecture or '?'}; we run linux/amd64. "
-            "Rebuild with `docker build --platform linux/amd64 ...`"
-        )
-    run = config.get("config") or {}
-    entrypoint = _string_list(run.get("Entrypoint"))
-    cmd = _string_list(run.get("Cmd"))
-    if not entrypoint and not cmd:
-        raise _refuse(
-            "the image has neither ENTRYPOINT nor CMD, so we would not know what to run; "
-            'add e.g. `ENTRYPOINT ["python", "/app/predict.py"]` to the Dockerfile'
-        )
-    user = str(run.get("User") or "")
-    check_image_user(user, root_images=root_images)
+    run = check_image_config(_json(small, config_name, "the image config"), root_images=root_images)
     assert raw_config is not None  # _json above raised otherwise
     return ImageInfo(
         digest="sha256:" + hashlib.sha256(raw_config).hexdigest(),
-        repo_tags=_string_list(entry.get("RepoTags")),
-        architecture=architecture,
-        os=os_name,
-        user=user,
-        entrypoint=entrypoint,
-        cmd=cmd,
+        repo_tags=string_list(entry.get("RepoTags")),
+        architecture=run.architecture,
+        os=run.os,
+        user=run.user,
+        entrypoint=run.entrypoint,
+        cmd=run.cmd,
         layer_count=len(layers),
     )

@@ -127,6 +127,9 @@ REFUNDING = _where(lambda r: r.refunds)
 CANCELLABLE = _where(lambda r: r.cancellable)
 #: An organiser may queue it again.
 RESCORABLE = _where(lambda r: r.rescorable)
+#: A submission with an evaluation keeps it on the board in these: succeeded, and every
+#: unfinished state (an organiser's re-run, until the new evaluation succeeds).
+KEEPS_BOARD_RESULT = frozenset({S.SUCCEEDED}) | UNFINISHED
 
 
 class TransitionError(RuntimeError):

@@ -35,11 +35,17 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "phase_id", "slot"),
         CheckConstraint("slot IS NULL OR slot >= 1", name="slot_positive"),
+        # Exactly one image source: an uploaded tarball or a pinned registry image.
+        CheckConstraint(
+            "(tarball_path IS NULL) <> (image_reference IS NULL)", name="one_image_source"
+        ),
         Index("ix_submissions_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), index=True
+    )
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     slot: Mapped[int | None] = mapped_column(Integer)
@@ -50,14 +56,21 @@ class Submission(Base):
     failure_class: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text, default="")
     log_tail: Mapped[str] = mapped_column(Text, default="")
-    #: sha256 of the uploaded tarball, computed while streaming.
-    tarball_sha256: Mapped[str] = mapped_column(String(64))
-    #: The image ID (``sha256:`` of its config), what ``docker load`` reports.
+    #: sha256 of the uploaded tarball, computed while streaming (``None`` for a pushed image).
+    tarball_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: The digest of the image's config (``sha256:``): the image ID on the classic store.
     image_digest: Mapped[str] = mapped_column(String(80))
+    #: The names it was submitted under (the tarball's tags, or the pushed reference).
     image_tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: The tarball's size, or a pushed image's compressed size in the registry.
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    #: Tarball path relative to the data root.
-    tarball_path: Mapped[str] = mapped_column(String(1000))
+    #: Tarball path relative to the data root (``None`` for a pushed image).
+    tarball_path: Mapped[str | None] = mapped_column(String(1000))
+    #: A pushed image: the digest of its (linux/amd64) manifest, pinned at submission.
+    manifest_digest: Mapped[str | None] = mapped_column(String(80))
+    #: A pushed image: Podium's protected copy, ``<repository>@<manifest digest>`` in its
+    #: registry (no host), which the worker pulls (:mod:`backend.submissions.images`).
+    image_reference: Mapped[str | None] = mapped_column(String(400))
     #: The broker queue its evaluation was sent to (``None`` before this was recorded):
     #: the reaper sends a requeued run back there, to a worker of the same host class.
     queue: Mapped[str | None] = mapped_column(String(200))

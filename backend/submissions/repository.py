@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -104,6 +104,19 @@ def slots_in_use(session: Session, *, team_id: int, phase_id: int) -> int:
         Submission.slot.is_not(None),
     )
     return int(session.scalar(stmt) or 0)
+
+
+def pending_image_keys(session: Session, *, queue: str) -> set[str]:
+    """Cache keys of the images of unfinished submissions sent to ``queue``.
+
+    A pushed image's key is its manifest digest, a tarball's its config digest
+    (:attr:`backend.submissions.images.ImageToRun.cache_key`).
+    """
+    stmt = select(Submission.manifest_digest, Submission.image_digest).where(
+        Submission.status.not_in(FINISHED),
+        or_(Submission.queue == queue, Submission.queue.is_(None)),
+    )
+    return {manifest or config for manifest, config in session.execute(stmt).all()}
 
 
 def insert_with_free_slot(session: Session, submission: Submission, *, limit: int) -> bool:

@@ -3,33 +3,81 @@ actions on one submission (select, re-score, case scores)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import User
 from backend.challenges.contract import root_policy
+from backend.challenges.models import Phase
 from backend.db import utcnow
-from backend.deps import CurrentUser, OrganiserUser, SessionDep, SettingsDep, session_released
+from backend.deps import (
+    CurrentUser,
+    OrganiserUser,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    session_released,
+)
+from backend.errors import DomainError
 from backend.leaderboard.schemas import ActionOut
 from backend.submissions import actions, history, service
 from backend.submissions.image_archive import inspect_image_archive
 from backend.submissions.models import Submission
+from backend.submissions.pushed import Namespace, pin_image
 from backend.submissions.schemas import (
     CaseScoresOut,
     History,
+    PushedImageIn,
     SubmissionOut,
 )
 from backend.uploads import binary_body, receive_body
 
+#: A JSON submission body is one short reference.
+_MAX_JSON_BODY = 64 * 1024
+
 router = APIRouter(tags=["submissions"])
 
 
-def _out(session: Session, *, user: User, submission: Submission) -> SubmissionOut:
+def _submission_body() -> dict[str, object]:
+    """Either a tarball (raw body) or a pushed image's reference (JSON)."""
+    extra = binary_body(
+        "Either the `docker save IMAGE:TAG` tarball (.tar or .tar.gz) as the raw request body "
+        "(e.g. `curl -T image.tar.gz -H 'Authorization: Bearer …' URL`), or, as JSON, a "
+        'pushed image: `{"image": "REGISTRY/CHALLENGE/TEAM/NAME:TAG"}` (or `@sha256:…`).'
+    )
+    body = extra["requestBody"]
+    assert isinstance(body, dict)
+    body["content"]["application/json"] = {"schema": PushedImageIn.model_json_schema()}
+    return extra
+
+
+async def _pushed_image_body(request: Request) -> PushedImageIn:
+    """The JSON body of a pushed-image submission (small; refused when it is not)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > _MAX_JSON_BODY:
+            raise DomainError("a pushed-image submission is a short JSON object", 413)
+    try:
+        return PushedImageIn.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as exc:
+        raise DomainError(
+            'the JSON body must be {"image": "REGISTRY/CHALLENGE/TEAM/NAME:TAG"} '
+            f"(or @sha256:DIGEST): {exc}",
+            422,
+        ) from exc
+
+
+def _out(
+    session: Session, *, user: User, submission: Submission, phase: Phase | None = None
+) -> SubmissionOut:
     """The response body, without the log where the user may not read it."""
-    phase = service.submission_phase(session, submission)
+    phase = phase or service.submission_phase(session, submission)
     return service.submission_out(user=user, phase=phase, submission=submission)
 
 
@@ -38,15 +86,19 @@ def _out(session: Session, *, user: User, submission: Submission) -> SubmissionO
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionOut,
     responses={
-        403: {"description": "Not in an approved team, or outside the phase window."},
+        403: {
+            "description": "Not in an approved team, outside the phase window, or a pushed "
+            "image outside the team's namespace."
+        },
         413: {"description": "Larger than the upload limit (default 30 GiB)."},
-        422: {"description": "Not an acceptable image; the message says how to fix it."},
+        422: {
+            "description": "Not an acceptable image, or an unknown tag; the message says how "
+            "to fix it."
+        },
         429: {"description": "The team's quota for this phase is used up."},
+        503: {"description": "The registry is not answering; nothing was spent."},
     },
-    openapi_extra=binary_body(
-        "The `docker save IMAGE:TAG` tarball (.tar or .tar.gz) as the raw request body, "
-        "e.g. `curl -T image.tar.gz -H 'Authorization: Bearer …' URL`."
-    ),
+    openapi_extra=_submission_body(),
 )
 async def submit(
     *,
@@ -55,21 +107,49 @@ async def submit(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> SubmissionOut:
-    """Upload a container image for evaluation.
+    """Submit a container image for evaluation: a pushed image, or an uploaded tarball.
 
-    Checked before the upload starts: team membership and approval, the phase
-    window, the quota. The body is streamed to disk with its sha256, then
-    validated as one linux/amd64 image with an entrypoint or command and a
-    non-root user (unless the phase's run contract says ``root_images:
-    run_unprivileged``). Acceptance takes a quota slot atomically and queues the
-    evaluation after the commit.
+    Checked first: team membership and approval, the phase window, the quota.
+    A pushed image (JSON body) is resolved to its manifest digest, checked
+    through the registry's API and pinned where only Podium writes. A tarball
+    (raw body) is streamed to disk with its sha256, then validated. Both are
+    one linux/amd64 image with an entrypoint or command and a non-root user
+    (unless the phase's run contract says ``root_images: run_unprivileged``).
+    Acceptance takes a quota slot atomically and queues the evaluation on the
+    phase's queue after the commit.
     """
     started_at = utcnow()
     context = await run_in_threadpool(
         service.check_can_submit, session, user=user, phase_id=phase_id, now=started_at
     )
     root_images = root_policy(context.phase)
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        body = await _pushed_image_body(request)
+        namespace = Namespace(challenge_slug=context.challenge.slug, team_slug=context.team.slug)
+        # The registry calls hold no transaction or session slot.
+        async with session_released(request, session):
+            pinned = await run_in_threadpool(
+                lambda: pin_image(
+                    settings=settings,
+                    namespace=namespace,
+                    image=body.image,
+                    root_images=root_images,
+                )
+            )
+        submission = await run_in_threadpool(
+            lambda: service.accept_pushed(
+                session,
+                user=user,
+                phase_id=phase_id,
+                image=pinned,
+                namespace=namespace,
+                default_queue=settings.evaluation_queue,
+                started_at=started_at,
+            )
+        )
+        return await run_in_threadpool(lambda: _out(session, user=user, submission=submission))
     # No transaction (nor session slot) may stay held while gigabytes arrive.
     async with session_released(request, session):
         staged = await receive_body(request, settings, suffix=".image")
@@ -86,8 +166,8 @@ async def submit(
                 phase_id=phase_id,
                 staged=staged,
                 image=image,
-                data_root=settings.data_root,
-                queue=settings.evaluation_queue,
+                storage=storage,
+                default_queue=settings.evaluation_queue,
                 started_at=started_at,
             )
         )

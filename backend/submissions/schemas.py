@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.enums import SubmissionStatus
 from backend.leaderboard.schemas import PhaseRef, TeamRef
@@ -22,7 +22,8 @@ class SubmissionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    team_id: int
+    #: None for an organiser's reference entry (``backend.references``).
+    team_id: int | None
     phase_id: int
     slot: int | None
     status: SubmissionStatus
@@ -33,13 +34,24 @@ class SubmissionOut(BaseModel):
     image_digest: str
     image_tags: list[str]
     selected: bool
-    tarball_sha256: str
+    #: ``registry`` for a pushed image (pinned by ``manifest_digest``), else ``tarball``.
+    image_source: Literal["tarball", "registry"] = "tarball"
+    manifest_digest: str | None = None
+    tarball_sha256: str | None
     size_bytes: int
     created_at: datetime
     queued_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
     runtime_s: float | None
+
+
+class PushedImageIn(BaseModel):
+    """A pushed image to submit: ``REGISTRY/CHALLENGE/TEAM/NAME:TAG`` or ``…@sha256:DIGEST``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(min_length=1, max_length=600)
 
 
 class LedgerEntryOut(BaseModel):
@@ -99,10 +111,10 @@ class CaseScoreOut(BaseModel):
 
 
 class CaseScoresOut(BaseModel):
-    """A submission's per-case scores from its latest evaluation."""
+    """A submission's per-case scores from its latest evaluation (``team`` null: a reference)."""
 
     submission_id: int
-    team: TeamRef
+    team: TeamRef | None
     evaluation_id: int | None
     scorer_version: str | None
     mode: str | None

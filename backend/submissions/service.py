@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -20,14 +19,17 @@ from backend.challenges.spec import phase_window
 from backend.enums import SubmissionStatus
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from backend.jobs import EVALUATE_SUBMISSION, enqueue
-from backend.storage import StagedUpload, delete_on_rollback, move_into_place
+from backend.storage import StagedUpload, Storage, StorageError, remove_on_rollback
 from backend.submissions import repository
 from backend.submissions.image_archive import ImageInfo
+from backend.submissions.images import image_to_run
 from backend.submissions.lifecycle import CANCELLABLE, team_sees_log
 from backend.submissions.models import Submission
+from backend.submissions.pushed import Namespace, PinnedImage
 from backend.submissions.schemas import SubmissionOut
 from backend.teams import repository as teams
 from backend.teams.models import Team
+from backend.writeups.service import require_writeup
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ def check_can_submit(
     used = repository.slots_in_use(session, team_id=team.id, phase_id=phase.id)
     if used >= phase.submission_limit:
         raise DomainError(_quota_message(phase), 429)
+    require_writeup(session, phase=phase, team=team)
     return SubmitContext(phase=phase, task=task, challenge=challenge, team=team, started_at=now)
 
 
@@ -89,14 +92,17 @@ def accept(
     phase_id: int,
     staged: StagedUpload,
     image: ImageInfo,
-    data_root: Path,
-    queue: str,
+    storage: Storage,
+    default_queue: str,
     started_at: datetime,
 ) -> Submission:
-    """Take a quota slot, store the tarball and queue the evaluation.
+    """Take a quota slot, store the tarball and queue the evaluation on the phase's queue.
 
     ``started_at`` is when the upload began: an upload that started inside the
-    window is accepted even if it finished after the close.
+    window is accepted even if it finished after the close. The tarball is moved
+    into ``storage`` and removed from it again if the transaction rolls back. The
+    evaluation goes to the phase's host class (``Phase.queue``), or to
+    ``default_queue`` (the deployment's) when the phase names none.
 
     Raises
     ------
@@ -104,6 +110,7 @@ def accept(
         429 when every slot is taken (atomically, by the unique slot constraint).
     """
     context = check_can_submit(session, user=user, phase_id=phase_id, now=started_at)
+    queue = context.phase.queue or default_queue
     submission = Submission(
         team_id=context.team.id,
         phase_id=context.phase.id,
@@ -117,22 +124,77 @@ def accept(
         tarball_path="",
         queue=queue,
     )
+    _take_slot(session, context, submission)
+    with staged.path.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    key = (
+        f"submissions/phase-{context.phase.id}/team-{context.team.id}/"
+        f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
+    )
+    try:
+        storage.move_in(staged.path, key)
+    except StorageError as exc:
+        raise DomainError(
+            f"the upload could not be stored, please send it again: {exc}", 503
+        ) from exc
+    remove_on_rollback(session, storage, key)
+    submission.tarball_path = key
+    session.flush()
+    enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
+    return submission
+
+
+def _take_slot(session: Session, context: SubmitContext, submission: Submission) -> None:
+    """Insert ``submission`` into a free quota slot, or refuse with 429."""
     if not repository.insert_with_free_slot(
         session, submission, limit=context.phase.submission_limit
     ):
         raise DomainError(_quota_message(context.phase), 429)
-    with staged.path.open("rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    relative = (
-        Path("submissions")
-        / f"phase-{context.phase.id}"
-        / f"team-{context.team.id}"
-        / f"{submission.id}-{staged.sha256[:16]}{'.tar.gz' if gzipped else '.tar'}"
+
+
+def accept_pushed(
+    session: Session,
+    *,
+    user: User,
+    phase_id: int,
+    image: PinnedImage,
+    namespace: Namespace,
+    default_queue: str,
+    started_at: datetime,
+) -> Submission:
+    """Take a quota slot for a pinned pushed image and queue its evaluation.
+
+    The evaluation goes to the phase's host class, as for a tarball (:func:`accept`).
+
+    Raises
+    ------
+    DomainError
+        429 when every slot is taken; 409 when the user's team changed while
+        the image was being pinned.
+    """
+    context = check_can_submit(session, user=user, phase_id=phase_id, now=started_at)
+    if (context.challenge.slug, context.team.slug) != (
+        namespace.challenge_slug,
+        namespace.team_slug,
+    ):
+        raise ConflictError("your team changed while the image was being checked: submit again")
+    queue = context.phase.queue or default_queue
+    submission = Submission(
+        team_id=context.team.id,
+        phase_id=context.phase.id,
+        submitted_by_id=user.id,
+        status=SubmissionStatus.QUEUED,
+        queued_at=started_at,
+        tarball_sha256=None,
+        tarball_path=None,
+        image_digest=image.config_digest,
+        manifest_digest=image.manifest_digest,
+        image_reference=image.reference,
+        image_tags=[image.submitted],
+        size_bytes=image.size_bytes,
+        queue=queue,
     )
-    move_into_place(staged.path, data_root / relative)
-    delete_on_rollback(session, data_root / relative)
-    submission.tarball_path = relative.as_posix()
-    session.flush()
+    _take_slot(session, context, submission)
     enqueue(session, task_name=EVALUATE_SUBMISSION, args=[submission.id], queue=queue)
     return submission
 
@@ -147,10 +209,12 @@ def get_visible(session: Session, *, user: User, submission_id: int) -> Submissi
     return submission
 
 
-def teams_can_see(session: Session, *, user: User, team_id: int) -> bool:
-    """Whether ``user`` is in the team or an organiser."""
+def teams_can_see(session: Session, *, user: User, team_id: int | None) -> bool:
+    """Whether ``user`` is in the team or an organiser (``None``: a reference entry)."""
     if is_organiser(user):
         return True
+    if team_id is None:
+        return False
     team = teams.get_team(session, team_id)
     if team is None:
         return False
@@ -189,6 +253,7 @@ def logs_visible(*, user: User, phase: Phase, submission: Submission) -> bool:
 def submission_out(*, user: User, phase: Phase, submission: Submission) -> SubmissionOut:
     """The submission as ``user`` may see it: without the log where it is withheld."""
     out = SubmissionOut.model_validate(submission)
+    out.image_source = image_to_run(submission).source
     if not logs_visible(user=user, phase=phase, submission=submission):
         out.log_tail = None
     return out

@@ -8,19 +8,25 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.teams.slugs import default_slug
 
 
 class Team(Base):
     """A team in one challenge; its captain hands out the invitation code."""
 
     __tablename__ = "teams"
-    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "name"),
+        UniqueConstraint("challenge_id", "slug"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    #: Its registry namespace ``<challenge>/<slug>/`` (:mod:`backend.teams.slugs`).
+    slug: Mapped[str] = mapped_column(String(64), default=default_slug)
     captain_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     organiser_affiliated: Mapped[bool] = mapped_column(default=False)
     approved: Mapped[bool] = mapped_column(default=True)

@@ -30,6 +30,7 @@ def team_out(session: Session, team: Team, *, viewer: User) -> TeamOut:
         id=team.id,
         challenge_id=team.challenge_id,
         name=team.name,
+        slug=team.slug,
         captain_id=team.captain_id,
         approved=team.approved,
         organiser_affiliated=team.organiser_affiliated,

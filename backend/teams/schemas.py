@@ -53,6 +53,8 @@ class TeamOut(BaseModel):
     id: int
     challenge_id: int
     name: str
+    #: The team's registry namespace below its challenge (``<challenge>/<slug>/<image>``).
+    slug: str
     captain_id: int
     approved: bool
     organiser_affiliated: bool

@@ -20,6 +20,7 @@ from backend.jobs import enqueue
 from backend.notifications.tasks import NOTIFY_TEAM_WAITING
 from backend.teams import repository
 from backend.teams.models import Membership, Team
+from backend.teams.slugs import numbered, team_slug
 
 
 def _challenge(session: Session, slug: str) -> Challenge:
@@ -36,6 +37,18 @@ def _ensure_free(session: Session, *, user: User, challenge: Challenge) -> None:
             f"you are already in team {team.name!r} of {challenge.slug}; a person belongs to "
             "one team per challenge"
         )
+
+
+def _free_slug(session: Session, *, challenge_id: int, name: str) -> str:
+    """The name's slug, numbered when another team of the challenge has it already."""
+    slug = team_slug(name)
+    taken = repository.slugs_taken(session, challenge_id=challenge_id, prefix=slug[:20])
+    number = 1
+    candidate = slug
+    while candidate in taken:
+        number += 1
+        candidate = numbered(slug, number)
+    return candidate
 
 
 def waiting_reason(team: Team) -> str | None:
@@ -70,6 +83,7 @@ def create_team(
     team = Team(
         challenge_id=challenge.id,
         name=name,
+        slug=_free_slug(session, challenge_id=challenge.id, name=name),
         captain_id=user.id,
         approved=not challenge.requires_team_approval,
         organiser_affiliated=is_organiser(user),

@@ -52,7 +52,7 @@ class ConsoleSubmissionOut(BaseModel):
     """A submission in the organisers' list (log included)."""
 
     id: int
-    team_id: int
+    team_id: int | None
     team: str
     status: SubmissionStatus
     failure_class: str | None
@@ -118,14 +118,18 @@ def phase_submissions(
     ):
         if team_id is not None and s.team_id != team_id:
             continue
-        if s.team_id not in names:
-            team = teams.get_team(session, s.team_id)
-            names[s.team_id] = team.name if team else f"team {s.team_id}"
+        if s.team_id is None:
+            name = "(reference entry)"
+        else:
+            if s.team_id not in names:
+                team = teams.get_team(session, s.team_id)
+                names[s.team_id] = team.name if team else f"team {s.team_id}"
+            name = names[s.team_id]
         rows.append(
             ConsoleSubmissionOut(
                 id=s.id,
                 team_id=s.team_id,
-                team=names[s.team_id],
+                team=name,
                 status=s.status,
                 failure_class=s.failure_class or None,
                 message=s.message,

@@ -1,6 +1,7 @@
 // Sections of the organisers' console (organiser.js puts them on the page).
 
-import { renderBoard } from "./board.js";
+import { mountBoard } from "./board.js";
+import { organiserPanels } from "./boardorg.js";
 import { caseScoresTable } from "./case-scores.js";
 import { API, api, clear, el, fmtBytes, fmtDate, say, uploadFile } from "./common.js";
 
@@ -142,6 +143,7 @@ export async function phaseSection(area, { phase, task }) {
   const labels = el("div", { id: "labels" });
   const actions = status("phase-action-message");
   const boardArea = el("div", { id: "board-area" });
+  const panels = el("div", { id: "board-panels" });
   const subs = el("div", { id: "submissions-area" });
   const publish = el("button", { type: "button", class: "action", id: "publish", disabled: true }, "Publish the leaderboard");
   const publishWhy = el("span", { class: "muted", id: "publish-reason" });
@@ -162,11 +164,14 @@ export async function phaseSection(area, { phase, task }) {
     actions,
     exportsList,
     boardArea,
+    panels,
     el("h3", {}, "Submissions"),
     subs,
   );
   casesTable(cases, phase);
   labelsTable(labels, task);
+  // Reference entries, write-ups and centre comparisons (the board's organiser panels).
+  organiserPanels(panels, phase.id);
   const act = async (path, after) => {
     try {
       const out = await api(path, { method: "POST" });
@@ -183,8 +188,7 @@ export async function phaseSection(area, { phase, task }) {
       const s = await api(`/phases/${phase.id}/console`);
       publish.disabled = s.published || Boolean(s.publish_refusal);
       publishWhy.textContent = s.published ? "Published: everyone sees this board." : s.publish_refusal ? `Not yet: ${s.publish_refusal}.` : "The phase is closed: publishing makes the board public.";
-      const board = await api(`/phases/${phase.id}/leaderboard?view=organisers`);
-      renderBoard(boardArea, board, { csvQuery: "?view=organisers" });
+      await mountBoard(boardArea, { phase: phase.id, view: "organisers" });
     } catch (err) {
       say(boardArea, err.message, "error");
     }

@@ -4,6 +4,7 @@
 
 import { api, clear, el, fmt, fmtBytes, fmtDate, say, uploadFile } from "./common.js";
 import { runContract } from "./contract.js";
+import { writeupForm } from "./writeupform.js";
 
 // States in which a submission may still change; the page polls while one is in them.
 const IN_PROGRESS = new Set(["received", "queued", "preflight", "running", "scoring"]);
@@ -190,6 +191,7 @@ export function showPhase(area, { phaseId, phase, canSubmit }) {
   const ledger = el("div", { id: "ledger-area" });
   clear(area).append(head, canSubmit ? uploadForm(phaseId, () => poll(true)) : el("p", { class: "notice" }, "Uploads open once an organiser approves the team."), place, lists, scores, ledger);
   if (phase?.container) area.insertBefore(runContract(phase), lists);
+  if (canSubmit) area.insertBefore(writeupForm(phaseId), lists);
   let last = "";
   let delay = FIRST_DELAY_MS;
 

@@ -1,7 +1,7 @@
 """interactive phases: the phase's ``interaction:`` block, uploaded click files, per-case click curves
 
 Revision ID: 7b1e5a9c4d02
-Revises: 3f6c1d2a8b77
+Revises: 3b7e0c2d9f14
 Create Date: 2026-11-30 00:00:00+00:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import backend.db
 
 revision: str = "7b1e5a9c4d02"
-down_revision: str | None = "3f6c1d2a8b77"
+down_revision: str | None = "3b7e0c2d9f14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from scoring.components import Components
 from scoring.errors import CaseInputError
-from scoring.lesions import Components
 
 Point = tuple[int, int, int]
 
@@ -159,11 +161,7 @@ def _point(value: Any, *, where: str, shape: Sequence[int] | None, problems: lis
 
 
 def _label_value(label: Labelled, point: Point) -> bool:
-    comps = label.components
-    local = [p - o for p, o in zip(point, comps.offset, strict=True)]
-    if any(not 0 <= v < n for v, n in zip(local, comps.labels.shape, strict=True)):
-        return False
-    return bool(comps.labels[local[0], local[1], local[2]])
+    return bool(label.components.component_at(np.asarray([point]))[0])
 
 
 def validate_clicks(

@@ -19,8 +19,8 @@ import edt
 import numpy as np
 import numpy.typing as npt
 
+from scoring.components import Box, Components, label_components
 from scoring.interactive.clickfile import Point, points_in
-from scoring.lesions import Box, Components, label_components
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +42,7 @@ class Region:
 
 def occupied(comps: Components, box: Box) -> npt.NDArray[np.bool_]:
     """Voxels of any component of ``comps`` inside ``box`` (volume coordinates)."""
-    out = np.zeros(tuple(hi - lo for lo, hi in box), dtype=bool)
-    src, dst = [], []
-    for axis, (lo, hi) in enumerate(box):
-        start = max(lo, comps.offset[axis])
-        stop = min(hi, comps.offset[axis] + comps.labels.shape[axis])
-        if start >= stop:
-            return out
-        src.append(slice(start - comps.offset[axis], stop - comps.offset[axis]))
-        dst.append(slice(start - lo, stop - lo))
-    out[tuple(dst)] = comps.labels[tuple(src)] > 0
-    return out
+    return comps.occupied(box)
 
 
 def error_regions(

@@ -25,13 +25,7 @@ _BATCHES = 32
 
 
 def _in_lesion(label: LabelCase, points: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    comps = label.components
-    local = points - np.asarray(comps.offset)
-    inside = np.all((local >= 0) & (local < np.asarray(comps.labels.shape)), axis=1)
-    hit = np.zeros(len(points), dtype=bool)
-    if comps.count and inside.any():
-        idx = local[inside]
-        hit[inside] = comps.labels[idx[:, 0], idx[:, 1], idx[:, 2]] > 0
+    hit: npt.NDArray[np.bool_] = label.components.component_at(points) > 0
     return hit
 
 

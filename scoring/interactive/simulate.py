@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scoring.components import Components, intersection_table, label_pieces
 from scoring.interactive.clickfile import Clicks, Point
 from scoring.interactive.regions import (
     Region,
@@ -45,7 +46,6 @@ from scoring.interactive.shell import shell_click
 from scoring.interactive.steps import PredictionRead
 from scoring.io import LesionMask
 from scoring.labelcase import LabelCase
-from scoring.lesions import Components, intersection_table, label_components
 
 __all__ = [
     "MAX_CLICKS",
@@ -63,12 +63,12 @@ Prediction = PredictionRead | Components | LesionMask | None
 
 def _components(prediction: Prediction) -> Components:
     if prediction is None:
-        return label_components(np.zeros((0, 0, 0), dtype=bool))
+        return label_pieces(())
     if isinstance(prediction, PredictionRead):
         return prediction.components
     if isinstance(prediction, Components):
         return prediction
-    return label_components(prediction.mask, prediction.offset)
+    return label_pieces(prediction.pieces)
 
 
 def _refine_click(label: LabelCase, clicked: tuple[Point, ...]) -> Point | None:
@@ -189,6 +189,5 @@ def static_clicks(label: LabelCase, settings: ClickSettings) -> Clicks:
         background = shell_click(label, clicks.background, settings)
         clicks = clicks.add(lesion=point, background=background)
         if point is not None:
-            o = comps.offset
-            found.add(int(comps.labels[point[0] - o[0], point[1] - o[1], point[2] - o[2]]))
+            found.add(int(comps.component_at(np.asarray([point]))[0]))
     return clicks

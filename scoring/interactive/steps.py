@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from scoring.components import Components, label_pieces
 from scoring.errors import CaseInputError
 from scoring.geometry import check_geometry
 from scoring.interactive.results import LARGE, StepResult
 from scoring.io import read_lesions
 from scoring.labelcase import LabelCase
-from scoring.lesions import Components, label_components
 from scoring.metrics import score_components, unusable_result
 from scoring.results import CaseStatus, Mode
 from scoring.surface import group_surface, surface_distances, surface_voxels, to_mm
@@ -66,7 +66,7 @@ def read_prediction(label: LabelCase, path: str | os.PathLike[str]) -> Predictio
     voxels = read_lesions(file, mode="paper")
     warnings = voxels.warnings + check_geometry(voxels.geometry, label.geometry, name=file.name)
     return PredictionRead(
-        components=label_components(voxels.mask, voxels.offset),
+        components=label_pieces(voxels.pieces),
         spacing=voxels.geometry.spacing,
         warnings=warnings,
     )
@@ -94,9 +94,10 @@ def union_surface(
     if components.count == 0:
         return np.zeros((0, 3), dtype=np.intp)
     if components.count > _MAX_SEPARATE:
-        points: npt.NDArray[np.intp] = surface_voxels(components.labels > 0) + np.asarray(
-            components.offset, dtype=np.intp
-        )
+        box = components.box(range(1, components.count + 1))
+        points: npt.NDArray[np.intp] = surface_voxels(
+            np.ascontiguousarray(components.occupied(box))
+        ) + np.asarray([lo for lo, _ in box], dtype=np.intp)
         return points
     return np.concatenate([surface((i,)) for i in range(1, components.count + 1)])
 

@@ -7,10 +7,13 @@ See docs/evaluation.md ("Ranking", "Ranking stability"). Everything is pure nump
 - :mod:`.ranks`: ranks with ties, positions, Kendall's tau, :func:`rank_metrics`;
 - :mod:`.cases`: the team-aligned case tables and the vectorised evaluation;
 - :mod:`.leaderboard`: the point board per centre and overall;
-- :mod:`.bootstrap`: stratified bootstrap ranking stability.
+- :mod:`.bootstrap`: stratified bootstrap ranking stability;
+- :mod:`.analysis`: a board's ranking, stability and metric intervals in one pass;
+- :mod:`.significance`: Wilcoxon significance maps, Mann–Whitney centre comparisons.
 """
 
 from scoring.aggregate import DATASET_METRICS
+from scoring.ranking.analysis import Analysis, analyse, case_keys
 from scoring.ranking.bootstrap import (
     RankingStability,
     Stability,
@@ -27,6 +30,12 @@ from scoring.ranking.metrics import (
     WORST_VALUES,
 )
 from scoring.ranking.ranks import MetricRanking, kendall_tau, positions, rank_keys, rank_metrics
+from scoring.ranking.significance import (
+    CentreComparison,
+    SignificanceMap,
+    compare_centres,
+    significance_map,
+)
 
 __all__ = [
     "DATASET_METRICS",
@@ -35,17 +44,24 @@ __all__ = [
     "METRIC_DIRECTIONS",
     "METRIC_SETS",
     "WORST_VALUES",
+    "Analysis",
     "CentreBoard",
+    "CentreComparison",
     "Leaderboard",
     "MetricRanking",
     "RankingStability",
+    "SignificanceMap",
     "Stability",
     "TeamStability",
+    "analyse",
     "bootstrap_stability",
+    "case_keys",
+    "compare_centres",
     "kendall_tau",
     "leaderboard",
     "positions",
     "rank_keys",
     "rank_metrics",
+    "significance_map",
     "stratified_resample",
 ]

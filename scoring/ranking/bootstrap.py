@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from scoring.ranking.cases import Aggregation, Submissions, evaluate, prepare
+from scoring.ranking.cases import Aggregation, CaseTable, Submissions, evaluate, prepare
 from scoring.ranking.metrics import FloatArray
 from scoring.ranking.ranks import Ties, kendall_tau, positions
 from scoring.results import Mode
@@ -75,6 +75,36 @@ def draw_counts(indices: IntArray, n: int) -> FloatArray:
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
 
 
+def bootstrap_weights(table: CaseTable, *, samples: int, seed: int) -> dict[str, FloatArray]:
+    """Draw counts of each centre's cases in ``samples`` stratified resamples.
+
+    One draw of indices over all cases (each centre within itself), from a
+    generator seeded with ``seed``: every figure computed from these weights
+    (rank stability, metric intervals) uses the same resamples.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``weights[centre]``: ``(samples, cases of the centre)``.
+    """
+    rng = np.random.default_rng(seed)
+    strata = [c for c in table.centres for _ in table.case_ids[c]]
+    idx = stratified_resample(strata, samples=samples, rng=rng)
+    counts = draw_counts(idx, len(strata))
+    weights: dict[str, FloatArray] = {}
+    start = 0
+    for c in table.centres:
+        n = len(table.case_ids[c])
+        weights[c] = counts[:, start : start + n]
+        start += n
+    return weights
+
+
+def summarise(teams: Sequence[str], point: FloatArray, scores: FloatArray) -> RankingStability:
+    """Rank distributions of ``teams`` from board scores ``point`` and sample ``scores``."""
+    return _summarise(teams, point, scores)
+
+
 @dataclass(frozen=True, slots=True)
 class TeamStability:
     """One team's rank across bootstrap samples.
@@ -120,13 +150,18 @@ class RankingStability:
     teams
         ``teams[team]``: its rank distribution.
     kendall_tau_mean, kendall_tau_median
-        Kendall's tau-b between each sample's ranking and the point ranking;
-        None when undefined (every team tied on the board).
+        Kendall's tau-b (ties allowed) between each sample's ranking and the
+        point ranking, over the samples where it is defined; None when it is
+        defined for none (every team tied on the board).
+    kendall_tau_samples
+        How many samples the tau figures are over: tau-b is undefined for a
+        sample in which every team ties (or when the board itself is one tie).
     """
 
     teams: dict[str, TeamStability]
     kendall_tau_mean: float | None
     kendall_tau_median: float | None
+    kendall_tau_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -134,6 +169,7 @@ class RankingStability:
             "teams": {t: s.to_dict() for t, s in self.teams.items()},
             "kendall_tau_mean": self.kendall_tau_mean,
             "kendall_tau_median": self.kendall_tau_median,
+            "kendall_tau_samples": self.kendall_tau_samples,
         }
 
 
@@ -196,6 +232,7 @@ def _summarise(teams: Sequence[str], point: FloatArray, scores: FloatArray) -> R
         },
         kendall_tau_mean=float(defined.mean()) if defined.size else None,
         kendall_tau_median=float(np.median(defined)) if defined.size else None,
+        kendall_tau_samples=int(defined.size),
     )
 
 
@@ -250,16 +287,7 @@ def bootstrap_stability(
         mode=mode,
         metric_sets=metric_sets,
     )
-    rng = np.random.default_rng(seed)
-    strata = [c for c in table.centres for _ in table.case_ids[c]]
-    idx = stratified_resample(strata, samples=samples, rng=rng)
-    counts = draw_counts(idx, len(strata))
-    weights: dict[str, FloatArray] = {}
-    start = 0
-    for c in table.centres:
-        n = len(table.case_ids[c])
-        weights[c] = counts[:, start : start + n]
-        start += n
+    weights = bootstrap_weights(table, samples=samples, seed=seed)
     ones = {c: np.ones((1, len(ids))) for c, ids in table.case_ids.items()}
     point = evaluate(table, ones, ties=ties, aggregation=aggregation)
     boot = evaluate(table, weights, ties=ties, aggregation=aggregation)

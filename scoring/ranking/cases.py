@@ -179,7 +179,23 @@ def sample_metrics(
     ([[0.5, 0.5], [0.0, 0.0]], [1.0, 1.0])
     """
     sums = np.einsum("bn,tnk->tbk", weights, quantities)
-    values = metrics_from_sums(sums)
+    return metrics_of_sums(sums, present, metrics)
+
+
+def metrics_of_sums(
+    sums: FloatArray, present: np.ndarray, metrics: Sequence[str]
+) -> dict[str, FloatArray]:
+    """Dataset metrics of ``(teams, samples, QUANTITIES)`` sums; absent teams get the worst values.
+
+    Examples
+    --------
+    >>> s = np.zeros((2, 1, len(QUANTITIES)))
+    >>> s[:, :, :4] = [1.0, 0.0, 0.0, 0.5]  # one case of Dice 0.5 each
+    >>> m = metrics_of_sums(s, np.array([True, False]), ["lesion_dice_per_case"])
+    >>> m["lesion_dice_per_case"].tolist()
+    [[0.5], [0.0]]
+    """
+    values = metrics_from_sums(sums, metrics)
     worst = worst_metrics(metrics)
     return {m: np.where(present[:, None], values[m], worst[m]) for m in metrics}
 
@@ -191,21 +207,27 @@ class Evaluation:
     Attributes
     ----------
     values
-        ``values[paradigm][centre][metric]``: ``(teams, samples)`` dataset metric values.
+        ``values[paradigm][centre][metric]``: ``(teams, samples)`` dataset metric
+        values of *every* team of the table.
     ranks
-        ``ranks[paradigm][centre]``: ``(samples, teams, metrics)`` per-metric ranks
-        (for per-case aggregation, the mean over cases of per-case ranks).
+        ``ranks[paradigm][centre]``: ``(samples, ranked, metrics)`` per-metric ranks
+        (for per-case aggregation, the mean over cases of per-case ranks) of the
+        ranked teams (``rows``; default all), in that order.
     centre_scores
-        ``centre_scores[centre]``: ``(samples, teams)``, mean over paradigms of
+        ``centre_scores[centre]``: ``(samples, ranked)``, mean over paradigms of
         the mean metric rank.
     overall
-        ``(samples, teams)``: mean of the centre scores.
+        ``(samples, ranked)``: mean of the centre scores.
+    sums
+        ``sums[paradigm][centre]``: ``(teams, samples, QUANTITIES)`` weighted
+        sums, kept only when asked (pooled metrics add them over centres).
     """
 
     values: dict[str, dict[str, dict[str, FloatArray]]]
     ranks: dict[str, dict[str, FloatArray]]
     centre_scores: dict[str, FloatArray]
     overall: FloatArray
+    sums: dict[str, dict[str, FloatArray]]
 
 
 def evaluate(
@@ -214,6 +236,8 @@ def evaluate(
     *,
     ties: Ties = "min",
     aggregation: Aggregation = "dataset",
+    rows: Sequence[int] | None = None,
+    keep_sums: bool = False,
 ) -> Evaluation:
     """Rank every team on every weighting of the cases, per centre and overall.
 
@@ -230,6 +254,11 @@ def evaluate(
         ``"dataset"``: rank the dataset metrics. ``"per_case"`` (challengeR
         style): rank each case's metrics, then average the ranks over cases
         with the same weights.
+    rows
+        Indices of the teams ranked (default all): the others (e.g. reference
+        entries shown unranked) get metric values but take no rank.
+    keep_sums
+        Keep the weighted case sums in :attr:`Evaluation.sums`.
 
     Returns
     -------
@@ -247,8 +276,12 @@ def evaluate(
     """
     if aggregation not in ("dataset", "per_case"):
         raise ValueError(f"aggregation must be 'dataset' or 'per_case', not {aggregation!r}")
+    sel = np.arange(len(table.teams)) if rows is None else np.asarray(rows, dtype=np.intp)
+    if sel.size == 0:
+        raise ValueError("no team to rank")
     values: dict[str, dict[str, dict[str, FloatArray]]] = {}
     ranks: dict[str, dict[str, FloatArray]] = {}
+    sums_kept: dict[str, dict[str, FloatArray]] = {}
     centre_scores: dict[str, FloatArray] = {}
     for c in table.centres:
         w = np.asarray(weights[c], dtype=np.float64)
@@ -256,14 +289,17 @@ def evaluate(
         for p in table.paradigms:
             metrics = table.metric_sets[p]
             q, present = table.quantities[p][c], table.present[p][c]
-            v = sample_metrics(q, present, w, metrics)
+            sums = np.einsum("bn,tnk->tbk", w, q)
+            if keep_sums:
+                sums_kept.setdefault(p, {})[c] = sums
+            v = metrics_of_sums(sums, present, metrics)
             values.setdefault(p, {})[c] = v
             if aggregation == "dataset":
-                keys = ranking_keys(v, metrics)  # (teams, samples, metrics)
+                keys = ranking_keys({m: v[m][sel] for m in metrics}, metrics)  # (t, b, m)
                 r = rank_keys(keys.transpose(1, 2, 0), ties=ties).transpose(0, 2, 1)
             else:
                 n = q.shape[1]
-                single = sample_metrics(q, present, np.eye(n), metrics)  # (teams, cases)
+                single = sample_metrics(q[sel], present[sel], np.eye(n), metrics)  # (t, cases)
                 keys = ranking_keys(single, metrics)  # (teams, cases, metrics)
                 case_ranks = rank_keys(keys.transpose(1, 2, 0), ties=ties)  # (cases, m, teams)
                 total = w.sum(axis=1)
@@ -272,4 +308,33 @@ def evaluate(
             per_paradigm.append(r.mean(axis=2))
         centre_scores[c] = np.mean(per_paradigm, axis=0)
     overall = np.mean([centre_scores[c] for c in table.centres], axis=0)
-    return Evaluation(values=values, ranks=ranks, centre_scores=centre_scores, overall=overall)
+    return Evaluation(
+        values=values,
+        ranks=ranks,
+        centre_scores=centre_scores,
+        overall=overall,
+        sums=sums_kept,
+    )
+
+
+def pooled_values(table: CaseTable, ev: Evaluation, paradigm: str) -> dict[str, FloatArray]:
+    """Metrics over all centres' cases (each team's available ones), ``(teams, samples)``.
+
+    The weighted sums of the centres add up to the sums over all cases, since
+    every case belongs to one centre; needs ``evaluate(..., keep_sums=True)``.
+    """
+    first, *rest = (ev.sums[paradigm][c] for c in table.centres)
+    total = first.copy()
+    for more in rest:
+        total += more
+    present = np.any([table.present[paradigm][c] for c in table.centres], axis=0)
+    return metrics_of_sums(total, present, table.metric_sets[paradigm])
+
+
+def subset_rows(table: CaseTable, names: Sequence[str]) -> list[int]:
+    """Row indices of ``names`` in the table (ValueError for an unknown one)."""
+    index = {t: i for i, t in enumerate(table.teams)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise ValueError(f"not in the table: {unknown}")
+    return [index[n] for n in names]

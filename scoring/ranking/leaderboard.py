@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from scoring.ranking.cases import Aggregation, Submissions, evaluate, prepare, sample_metrics
+from scoring.ranking.cases import (
+    Aggregation,
+    CaseTable,
+    Evaluation,
+    Submissions,
+    evaluate,
+    pooled_values,
+    prepare,
+)
 from scoring.ranking.ranks import MetricRanking, Ties, positions, rank_metrics
 from scoring.results import Mode
 
@@ -185,25 +193,51 @@ def leaderboard(
         metric_sets=metric_sets,
     )
     ones = {c: np.ones((1, len(ids))) for c, ids in table.case_ids.items()}
-    ev = evaluate(table, ones, ties=ties, aggregation=aggregation)
-    ranked = table.teams
+    ev = evaluate(table, ones, ties=ties, aggregation=aggregation, keep_sums=True)
+    return board_from(table, ev, ties=ties, aggregation=aggregation, mode=mode)
+
+
+def board_from(
+    table: CaseTable,
+    ev: Evaluation,
+    *,
+    rows: Sequence[int] | None = None,
+    ties: Ties,
+    aggregation: Aggregation,
+    mode: Mode,
+) -> Leaderboard:
+    """The :class:`Leaderboard` of a point evaluation (one sample of weight one per case).
+
+    Parameters
+    ----------
+    table
+        From :func:`~scoring.ranking.cases.prepare`.
+    ev
+        ``evaluate(table, ones, rows=rows, keep_sums=True)``.
+    rows
+        The ranked teams' indices, as given to ``evaluate`` (default all).
+    ties, aggregation, mode
+        As ranked, for the record.
+    """
+    sel = list(range(len(table.teams))) if rows is None else list(rows)
+    ranked = tuple(table.teams[i] for i in sel)
     boards: dict[str, CentreBoard] = {}
     for c in table.centres:
         per_paradigm = {}
         for p in table.paradigms:
             metrics = table.metric_sets[p]
-            ranks = ev.ranks[p][c][0]  # (teams, metrics)
+            ranks = ev.ranks[p][c][0]  # (ranked, metrics)
             mean = ranks.mean(axis=1)
             per_paradigm[p] = MetricRanking(
                 teams=ranked,
                 metrics=metrics,
                 values={
                     t: {m: float(ev.values[p][c][m][i, 0]) for m in metrics}
-                    for i, t in enumerate(ranked)
+                    for t, i in zip(ranked, sel, strict=True)
                 },
                 ranks={
-                    t: {m: float(ranks[i, j]) for j, m in enumerate(metrics)}
-                    for i, t in enumerate(ranked)
+                    t: {m: float(ranks[k, j]) for j, m in enumerate(metrics)}
+                    for k, t in enumerate(ranked)
                 },
                 mean_rank=_by_team(ranked, mean),
                 position={t: int(x) for t, x in zip(ranked, positions(mean), strict=True)},
@@ -218,11 +252,12 @@ def leaderboard(
         )
     pooled = {}
     for p in table.paradigms:
-        q = np.concatenate([table.quantities[p][c] for c in table.centres], axis=1)
-        present = np.any([table.present[p][c] for c in table.centres], axis=0)
-        values = sample_metrics(q, present, np.ones((1, q.shape[1])), table.metric_sets[p])
+        values = pooled_values(table, ev, p)
         pooled[p] = rank_metrics(
-            {t: {m: float(v[i, 0]) for m, v in values.items()} for i, t in enumerate(ranked)},
+            {
+                t: {m: float(v[i, 0]) for m, v in values.items()}
+                for t, i in zip(ranked, sel, strict=True)
+            },
             metrics=table.metric_sets[p],
             ties=ties,
         )
@@ -244,6 +279,6 @@ def leaderboard(
                 for p in table.paradigms
                 if not table.present[p][c][i]
             ]
-            for i, t in enumerate(ranked)
+            for t, i in zip(ranked, sel, strict=True)
         },
     )

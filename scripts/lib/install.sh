@@ -41,6 +41,12 @@ podium_requirement redis            "the Redis server"            'command -v re
 podium_requirement busybox          "a static busybox"            '[ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) ;; *) false ;; esac' busybox-static
 podium_requirement chromium         "Chromium"                    'command -v chromium'                                                chromium
 podium_requirement debootstrap      "debootstrap"                 'command -v debootstrap || [ -x /usr/sbin/debootstrap ]'             debootstrap
+# The CNCF distribution registry; Podium starts it itself with its own config (token auth).
+podium_requirement registry         "the image registry"          'command -v docker-registry'                                         docker-registry
+
+# Packages whose Debian service must not start on installation: the package's own registry
+# would listen on :5000 for everyone; the tests and the demo start theirs with Podium's config.
+_PODIUM_NO_SERVICE=(docker-registry)
 
 _podium_log() { printf '[%s] %s\n' "${PODIUM_LOG_TAG:-install}" "$*" >&2; }
 _podium_die() { printf '[%s] ERROR: %s\n' "${PODIUM_LOG_TAG:-install}" "$*" >&2; exit 1; }
@@ -83,9 +89,30 @@ podium_ensure() {
   local log=${PODIUM_INSTALL_LOG:-/dev/stderr}
   [ "$log" = /dev/stderr ] || mkdir -p "$(dirname "$log")"
   _podium_log "installing ${packages[*]} for $what_list (apt-get; log $log)"
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"; \
-       } >>"$log" 2>&1; then
+  # PODIUM_INSTALL_ROOT: where /usr/sbin and /etc are (tests point it at a scratch folder).
+  local root=${PODIUM_INSTALL_ROOT:-} quiet=() our_policy=0
+  local policy=$root/usr/sbin/policy-rc.d
+  for p in "${packages[@]}"; do
+    for q in "${_PODIUM_NO_SERVICE[@]}"; do [ "$p" != "$q" ] || quiet+=("$p"); done
+  done
+  if [ ${#quiet[@]} -gt 0 ] && [ ! -e "$policy" ] && [ -d "$(dirname "$policy")" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && our_policy=1
+  fi
+  local ok=1
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"; \
+  } >>"$log" 2>&1 || ok=0
+  if [ "$our_policy" = 1 ]; then
+    rm -f "$policy"
+    for q in "${quiet[@]}"; do
+      if [ -z "$root" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now "$q.service" >/dev/null 2>&1 || true
+      else
+        rm -f "$root/etc/systemd/system/multi-user.target.wants/$q.service"
+      fi
+    done
+  fi
+  if [ "$ok" = 0 ]; then
     [ "$log" = /dev/stderr ] || tail -n 20 "$log" >&2
     _podium_die "'$command' failed (see above)"
   fi

@@ -26,6 +26,7 @@ from backend.enums import (
     ScoringMode,
     SubmissionStatus,
 )
+from backend.references.models import ReferenceEntry
 from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
 from backend.teams.models import Membership, Team
 from scoring.results import CaseResult
@@ -33,12 +34,22 @@ from scoring.results import CaseResult
 _seq = itertools.count(1)
 
 
+#: Lesion volumes (mm³) the seeded cases cycle through, one per lesion-size stratum.
+LESION_VOLUMES = (50.0, 500.0, 5000.0)
+
+
 def case_result(key: str, quality: float) -> CaseResult:
-    """A plausible one-lesion case whose every metric improves with ``quality``."""
+    """A plausible one-lesion case whose every metric improves with ``quality``.
+
+    The lesion's recorded volume cycles through :data:`LESION_VOLUMES` by the
+    case key's number, so the lesion-size strata hold lesions of every size.
+    """
     label = 1000
     inter = round(quality * label)
     hit = quality > 0.5
     j = inter / (2 * label - inter) if inter else 0.0
+    digits = "".join(ch for ch in key if ch.isdigit())
+    volume = LESION_VOLUMES[int(digits or 0) % len(LESION_VOLUMES)]
     return CaseResult(
         case_id=key,
         mode="paper",
@@ -61,6 +72,9 @@ def case_result(key: str, quality: float) -> CaseResult:
             "msd": 12 * (1 - quality) if hit else 0.0,
         },
         lesion_count=int(hit),
+        ref_lesion_mm3=[volume],
+        ref_lesion_detected=[hit],
+        fp_lesion_mm3=[] if hit else [volume],
     )
 
 
@@ -74,6 +88,16 @@ class TeamSpec:
     email: str | None = None
 
 
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """A reference entry (no team): its name, kind, quality and link."""
+
+    name: str
+    kind: str
+    quality: float
+    link: str = ""
+
+
 @dataclass
 class Seeded:
     """What :func:`seed_phase` made."""
@@ -84,6 +108,7 @@ class Seeded:
     teams: dict[str, Team]
     users: dict[str, User]
     submissions: dict[str, list[Submission]] = field(default_factory=dict)
+    references: dict[str, ReferenceEntry] = field(default_factory=dict)
 
 
 def seed_phase(
@@ -99,6 +124,9 @@ def seed_phase(
     noise: float = 0.02,
     seed: int = 0,
     password_hash: str = "!",
+    ranking: dict[str, object] | None = None,
+    label_versions: dict[str, int] | None = None,
+    references: Sequence[ReferenceSpec] = (),
 ) -> Seeded:
     """A challenge with one task and phase, the given teams and their scored submissions.
 
@@ -118,6 +146,12 @@ def seed_phase(
         Seed of the per-case noise.
     password_hash
         Stored for every seeded user (``"!"`` = no password login).
+    ranking
+        The phase's ``ranking:`` block.
+    label_versions
+        The label-set version of each paradigm every evaluation records (none by default).
+    references
+        Reference entries, each with one succeeded, scored submission.
     """
     n = next(_seq)
     rng = np.random.default_rng(seed)
@@ -144,6 +178,7 @@ def seed_phase(
         submission_limit=10,
         leaderboard_visibility=visibility,
         ranking_selection=selection,
+        ranking=dict(ranking or {}),
     )
     session.add(phase)
     session.flush()
@@ -212,27 +247,78 @@ def seed_phase(
                     reason="submission accepted",
                 )
             )
-            evaluation = Evaluation(
-                submission_id=sub.id, scorer_version="seed", mode=ScoringMode.PAPER
-            )
-            session.add(evaluation)
-            session.flush()
             out.submissions[spec.name].append(sub)
-            for p in paradigms:
-                for case_id, key in case_ids:
-                    q = float(np.clip(quality + noise * rng.standard_normal(), 0.0, 1.0))
-                    result = case_result(key, q).to_dict()
-                    scores.append(
-                        {
-                            "evaluation_id": evaluation.id,
-                            "case_id": case_id,
-                            "paradigm": p,
-                            "status": "ok",
-                            "dice": result["dice"],
-                            "result": result,
-                        }
-                    )
+            scores += _scores(
+                session, sub, paradigms, case_ids, quality, noise, rng, label_versions
+            )
         if scores:
             session.execute(insert(CaseScore), scores)
+    for ref in references:
+        sub = Submission(
+            team_id=None,
+            phase_id=phase.id,
+            status=SubmissionStatus.SUCCEEDED,
+            tarball_sha256="1" * 64,
+            image_digest="",
+            size_bytes=1,
+            tarball_path=f"references/{ref.name}",
+            created_at=now - timedelta(days=1),
+            message="scored",
+        )
+        session.add(sub)
+        session.flush()
+        entry = ReferenceEntry(
+            phase_id=phase.id,
+            submission_id=sub.id,
+            name=ref.name,
+            kind=ref.kind,
+            source="predictions",
+            link=ref.link,
+            description=f"{ref.kind} reference",
+        )
+        session.add(entry)
+        out.references[ref.name] = entry
+        rows = _scores(session, sub, paradigms, case_ids, ref.quality, noise, rng, label_versions)
+        session.execute(insert(CaseScore), rows)
     session.flush()
     return out
+
+
+def _scores(
+    session: Session,
+    sub: Submission,
+    paradigms: Sequence[str],
+    case_ids: Sequence[tuple[int, str]],
+    quality: float,
+    noise: float,
+    rng: np.random.Generator,
+    label_versions: dict[str, int] | None,
+) -> list[dict[str, object]]:
+    """An evaluation of ``sub`` and its CaseScore rows (not inserted yet)."""
+    evaluation = Evaluation(
+        submission_id=sub.id,
+        scorer_version="seed",
+        mode=ScoringMode.PAPER,
+        label_sets={
+            p: {"label_set_id": 0, "version": v, "sha256": f"seed-{p}-v{v}"}
+            for p, v in (label_versions or {}).items()
+        },
+    )
+    session.add(evaluation)
+    session.flush()
+    scores: list[dict[str, object]] = []
+    for p in paradigms:
+        for case_id, key in case_ids:
+            q = float(np.clip(quality + noise * rng.standard_normal(), 0.0, 1.0))
+            result = case_result(key, q).to_dict()
+            scores.append(
+                {
+                    "evaluation_id": evaluation.id,
+                    "case_id": case_id,
+                    "paradigm": p,
+                    "status": "ok",
+                    "dice": result["dice"],
+                    "result": result,
+                }
+            )
+    return scores

@@ -20,7 +20,7 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
-    """Run ``app`` on ``port`` (default: a free loopback port); yields its base URL."""
+    """Run ``app`` on a loopback port (a free one unless given); yields its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -60,6 +60,26 @@ MATRIX: list[tuple[str, Call, tuple[int, int, int, int, int]]] = [
         (401, 403, 403, 200, 200),
     ),
     (
+        "list reference entries",
+        lambda c, w, h, i: c.get(f"/api/v1/phases/{w.phase.id}/references", headers=h),
+        (401, 403, 403, 200, 200),
+    ),
+    (
+        "list write-ups",
+        lambda c, w, h, i: c.get(f"/api/v1/phases/{w.phase.id}/writeups", headers=h),
+        (401, 403, 403, 200, 200),
+    ),
+    (
+        "centre comparisons",
+        lambda c, w, h, i: c.get(f"/api/v1/phases/{w.phase.id}/centre-comparisons", headers=h),
+        (401, 403, 403, 200, 200),
+    ),
+    (
+        "own write-up",
+        lambda c, w, h, i: c.get(f"/api/v1/phases/{w.phase.id}/writeup", headers=h),
+        (401, 200, 200, 403, 403),
+    ),
+    (
         "upload inputs",
         lambda c, w, h, i: c.post(
             f"/api/v1/phases/{w.phase.id}/inputs",

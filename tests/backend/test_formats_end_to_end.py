@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.challenges.models import LabelSet
 from backend.config import Settings
+from backend.storage import FilesystemStorage
 from scoring.formats import EXTENSIONS
 from tests.backend.conftest import World, files_under
 from tests.backend.factories import make_case
@@ -24,7 +25,6 @@ from tests.backend.tarballs import tar_gz
 from tests.support.world import lesion_mask
 from worker.cases import CaseInput, LabelSource
 from worker.pipeline import score_predictions
-from worker.storage import FilesystemStorage
 
 pytestmark = pytest.mark.postgres
 

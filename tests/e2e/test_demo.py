@@ -1,10 +1,12 @@
 """The README's run command, end to end: ``scripts/demo`` on a free port and a fresh data root.
 
-It seeds the challenge and three teams through the HTTP API and evaluates their
-containers on the real Docker engine; the test adds one more submission with
-``examples/submit.py``, reads the public board in Chromium, stops the demo with
-SIGINT, runs it a second time on the same data root (nothing is duplicated) and
-checks that a taken port is refused with a readable message.
+It seeds the challenge, six teams and each validation board's reference entries (a
+baseline container, a second reader's masks) through the HTTP API and evaluates them
+on the real Docker engine; the test adds one more submission with
+``examples/submit.py`` (pushed to the demo's registry), reads the public board in
+Chromium, stops the demo with SIGINT, runs it a second time on the same data root
+(nothing is duplicated) and checks that a taken port is refused with a readable
+message.
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ import pytest
 from tests.support.demo import READY, DemoProcess, free_port, start_demo
 
 REPO = Path(__file__).resolve().parents[2]
-#: The demo's teams by skill (examples/threshold-model/README.md); the third is the
-#: organisers' own team, ranked only on the organisers' page.
-PUBLIC_ORDER = ["Hepatica", "Cautious Lesions"]
-AFFILIATED = "Organisers' Baseline"
+#: The demo's six teams (podium/images.py), the best first; three enter Task 1 only.
+TEAMS = [
+    "Hepatica",
+    "Cautious Lesions",
+    "Soft Edges",
+    "Wide Net",
+    "Sharp Cut",
+    "Big Lesions Only",
+]
+BASELINE, HUMAN = "Threshold baseline", "Second reader"
+#: The teams that enter the interactive task (podium/images.py).
+INTERACTIVE_TEAMS = ["Hepatica", "Cautious Lesions", "Wide Net"]
 
 
 def _start(env: dict[str, str]) -> DemoProcess:
@@ -44,6 +54,9 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         # Ids restart in every database: keep this run's containers apart from a
         # developer's demo on the same engine.
         "PODIUM_CONTAINER_PREFIX": f"podium-e2e-{os.getpid()}",
+        # The demo's registry, on a port of its own (5000 may be anyone's).
+        "PODIUM_REGISTRY_PORT": str(free_port()),
+        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
         "PYTHONUNBUFFERED": "1",
     }
     for name in [k for k in env if k.startswith("PODIUM_") and k not in _KEEP]:
@@ -53,10 +66,24 @@ def demo_env(tmp_path: Path, docker_client: Any) -> Iterator[dict[str, str]]:
         all=True, filters={"name": env["PODIUM_CONTAINER_PREFIX"]}
     ):
         container.remove(force=True)
+    # The names the pushed image got (the team's tag, the worker's pull by digest).
+    registry = f"127.0.0.1:{env['PODIUM_REGISTRY_PORT']}/"
+    for image in docker_client.images.list():
+        for name in (image.attrs.get("RepoTags") or []) + (image.attrs.get("RepoDigests") or []):
+            if name.startswith(registry):
+                subprocess.run(
+                    ["docker", "rmi", "--no-prune", name], capture_output=True, check=False
+                )
 
 
 # Everything else PODIUM_* (a developer's own settings) would change what the demo does.
-_KEEP = {"PODIUM_PORT", "PODIUM_DATA_ROOT", "PODIUM_CONTAINER_PREFIX", "PODIUM_TEST_CHROMIUM"}
+_KEEP = {
+    "PODIUM_PORT",
+    "PODIUM_DATA_ROOT",
+    "PODIUM_CONTAINER_PREFIX",
+    "PODIUM_REGISTRY_PORT",
+    "PODIUM_TEST_CHROMIUM",
+}
 
 
 def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -> list[str]:
@@ -72,6 +99,14 @@ def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -
         teams = page.locator("#board tbody tr").evaluate_all(
             "rows => rows.map(r => r.dataset.team)"
         )
+        # Every feature of the board on the first screen a newcomer opens.
+        assert "lower is better" in page.inner_text("#board-reading")
+        assert page.locator('#board tbody tr[data-kind="baseline"]').count() == 1
+        assert page.locator('#board tbody tr[data-kind="human"]').count() == 1
+        assert page.locator("figure.sigmap rect.better").count() > 0
+        assert page.locator("table.strata tbody tr").count() == len(teams)
+        assert page.locator(".writeup-link").count() >= len(TEAMS)
+        assert "venous v1" in page.inner_text("#label-versions")
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         context.close()
@@ -87,7 +122,7 @@ def _check_interactive(url: str, credentials: dict[str, Any]) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         for phase in phases.values():
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
-            assert sorted(r["team"] for r in board["rows"]) == sorted(PUBLIC_ORDER)
+            assert sorted(r["team"] for r in board["rows"]) == sorted(INTERACTIVE_TEAMS)
         scores = client.get(
             f"/api/v1/phases/{phases['closed-loop']}/interactive-scores", headers=headers
         ).json()
@@ -129,15 +164,16 @@ def test_demo_fills_the_board_and_stops_cleanly(
             (Path(demo_env["PODIUM_DATA_ROOT"]) / "demo" / "credentials.json").read_text()
         )
         teams = {t["name"]: t for t in credentials["teams"]}
-        assert sorted(teams) == sorted([*PUBLIC_ORDER, AFFILIATED])
-        assert [t["affiliated"] for t in credentials["teams"]].count(True) == 1
+        assert sorted(teams) == sorted(TEAMS)
+        assert not any(t["affiliated"] for t in credentials["teams"])
         phase = credentials["phases"]["task1"]
 
-        # One more submission through HTTP, as a team would send it.
-        tarball = Path(demo_env["PODIUM_DATA_ROOT"]) / "images" / "cautious.tar.gz"
+        # One more submission, as a team sends it: pushed to the demo's registry.
+        assert "[demo] registry at 127.0.0.1:" in demo.output()
+        demo.wait_for_line(re.compile(r"^\s+docker push 127\.0\.0\.1:\d+/trials-demo/"), timeout=30)
         sent = subprocess.run(
             [
-                *(sys.executable, str(REPO / "examples" / "submit.py"), str(tarball)),
+                *(sys.executable, str(REPO / "examples" / "submit.py"), "podium-demo/cautious"),
                 *("--phase", str(phase), "--url", url, "--wait", "--timeout", "120"),
             ],
             env={**demo_env, "PODIUM_TOKEN": teams["Cautious Lesions"]["token"]},
@@ -147,22 +183,30 @@ def test_demo_fills_the_board_and_stops_cleanly(
             check=False,
         )
         assert sent.returncode == 0, sent.stderr
-        assert json.loads(sent.stdout)["status"] == "succeeded"
+        accepted = json.loads(sent.stdout)
+        assert accepted["status"] == "succeeded"
+        assert accepted["image_source"] == "registry"
 
         with httpx.Client(base_url=url, timeout=30) as client:
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
-            assert [r["team"] for r in board["rows"]] == PUBLIC_ORDER
+            order = [r["team"] for r in board["rows"]]
+            assert order[0] == "Hepatica"
+            assert sorted(order) == sorted([*TEAMS, BASELINE, HUMAN])
+            assert [r["position"] for r in board["rows"]] == [*range(1, 8), None]
+            assert (board["rows"][-1]["team"], board["rows"][-1]["kind"]) == (HUMAN, "human")
+            assert board["rules"]["ties"] == "average"
             assert client.get("/readyz").status_code == 200
             metrics = client.get("/metrics").text
-        # Three teams on two tasks and two interactive phases, plus the one above.
-        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 13
+        # Six teams on Task 1, three on Task 2 and on both interactive phases, a baseline and
+        # a second reader on each validation board, and the one above.
+        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 20
         assert _metric(metrics, "podium_queue_length") == 0
         # One observation per attempt (an engine hiccup's retry would add one).
-        assert _metric(metrics, "podium_container_seconds_count") >= 13
+        assert _metric(metrics, "podium_container_seconds_count") >= 20
         _check_interactive(url, credentials)
 
         screenshot = tmp_path / "leaderboard.png"
-        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == PUBLIC_ORDER
+        assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == order
         if shots := os.environ.get("PODIUM_TEST_SCREENSHOTS"):
             Path(shots).mkdir(parents=True, exist_ok=True)
             (Path(shots) / "demo-leaderboard.png").write_bytes(screenshot.read_bytes())

@@ -14,7 +14,7 @@ sitk = pytest.importorskip("SimpleITK")
 
 from backend.challenges.spec import parse_challenge_yaml  # noqa: E402
 from demo import phantom  # noqa: E402
-from demo.data import CENTRES, generate_demo_dataset  # noqa: E402
+from demo.data import CENTRES, generate_demo_dataset, second_reader  # noqa: E402
 from demo.phantom import synthesize_phantom  # noqa: E402
 
 FOLDERS = (
@@ -47,6 +47,11 @@ def test_generates_in_seconds_with_every_file(dataset) -> None:
     for case in generated.cases:
         for folder in FOLDERS:
             assert (generated.root / folder / f"{case.key}.nii.gz").is_file(), (folder, case.key)
+    # The second reader drew every hidden case (the demo's human reference entry), no sample.
+    for modality in ("venous", "noncontrast"):
+        drawn = sorted(p.name for p in (generated.root / "second-reader" / modality).iterdir())
+        hidden = [c for c in generated.cases if c.split != "sample"]
+        assert drawn == sorted(f"{c.key}.nii.gz" for c in hidden)
     public = generated.root / "public"
     kit = sorted(str(p.relative_to(public)) for p in public.rglob("*.nii.gz"))
     assert kit == [
@@ -112,6 +117,10 @@ def test_challenge_yaml_is_accepted_and_names_existing_files(dataset) -> None:
     assert len(task2.metric_sets["combined"]) == 6
     for task in (task1, task2):
         assert [p.kind.value for p in task.phases] == ["validation", "final"]
+        # TriALS-shaped: the paper's average ties; a write-up with every final container.
+        assert [p.ranking.ties for p in task.phases] == ["average", "average"]
+        assert task.phases[0].ranking.references["human"] == "unranked"
+        assert [p.writeup.required for p in task.phases] == [False, True]
         for folder in task.labels.values():
             assert (generated.root / folder).is_dir()
         for phase in task.phases:
@@ -156,3 +165,16 @@ def test_phantom_examples_run() -> None:
     results = doctest.testmod(phantom, raise_on_error=False)
     assert results.attempted > 0
     assert results.failed == 0
+
+
+def test_the_second_reader_disagrees_as_readers_do() -> None:
+    mask = np.zeros((6, 40, 40), dtype=np.uint8)
+    for i in range(8):
+        mask[2:4, 4 * i + 1 : 4 * i + 4, 5:12] = 1  # eight separate lesions
+    drawn = [second_reader(mask, seed=s) for s in range(20)]
+    assert all(set(np.unique(d)) <= {0, 1} for d in drawn)
+    assert any((d != mask).any() for d in drawn)
+    # Overlapping, not identical: mostly the same voxels.
+    overlap = [2 * (d & mask).sum() / (d.sum() + mask.sum()) for d in drawn]
+    assert 0.5 < float(np.mean(overlap)) < 1.0
+    np.testing.assert_array_equal(second_reader(mask, seed=3), second_reader(mask, seed=3))

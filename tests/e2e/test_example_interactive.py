@@ -23,6 +23,7 @@ import pytest
 
 from backend.challenges.contract import RunContract
 from backend.interactive.spec import Interaction
+from backend.storage import FilesystemStorage
 from demo.data import write_volume
 from demo.phantom import DEFAULT_SPACING, synthesize_phantom
 from scoring.interactive.settings import ClickSettings
@@ -31,7 +32,6 @@ from tests.support.sandbox import TEST_LIMITS
 from worker.cases import CaseInput, LabelSource
 from worker.interactive.stages import run_interactive, score_interactive
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 pytestmark = pytest.mark.docker
 

@@ -90,18 +90,6 @@ def site(
         engine.dispose()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
 def _teams_in_table(page: Any) -> list[str]:
     return page.locator("#board tbody tr").evaluate_all("rows => rows.map(r => r.dataset.team)")
 

@@ -9,7 +9,6 @@ these tests restart are private ones on free ports, so the shared services on
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -240,5 +239,9 @@ def finished_lines(workers: Iterable[Worker], submission_id: int) -> list[str]:
 
     A submission enters a terminal state once: one such line, whichever worker ran it.
     """
-    pattern = re.compile(rf"evaluation\.finished\s+status=(\w+) submission={submission_id}\b")
-    return [m.group(1) for w in workers for m in pattern.finditer(w.text())]
+    return [
+        str(e["status"])
+        for w in workers
+        for e in w.events("evaluation.finished")
+        if e.get("submission") == submission_id
+    ]

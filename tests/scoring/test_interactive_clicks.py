@@ -226,10 +226,7 @@ def test_real_sample_label_gets_ten_clicks_of_each_kind_on_and_off_its_lesions()
     clicks = static_clicks(label, ClickSettings())
     assert len(clicks.lesion) == len(clicks.background) == 10
     comps = label.components
-    ids = {
-        int(comps.labels[x - comps.offset[0], y - comps.offset[1], z - comps.offset[2]])
-        for x, y, z in clicks.lesion
-    }
+    ids = set(comps.component_at(np.asarray(clicks.lesion)).tolist())
     assert 0 not in ids
     assert len(ids) == comps.count
 

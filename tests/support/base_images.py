@@ -1,7 +1,7 @@
 """Debian base images for tests, built without any registry by ``scripts/base-images``.
 
-The script debootstraps a suite with extra packages and imports it as
-``REPOSITORY:HASH``, HASH a content hash of suite + packages; asking again
+``scripts/base-images build`` debootstraps a suite with extra packages and imports it as
+``REPOSITORY:HASH``, HASH a content hash of everything that goes into it; asking again
 returns the image already in the engine, so a machine builds each base once and
 reuses it between test runs. A build takes a minute or two (the .deb downloads
 from the Debian mirror); later sessions take milliseconds.
@@ -45,10 +45,16 @@ def base_image(
     RuntimeError
         The build failed; the message carries the script's last lines.
     """
-    command = [str(SCRIPT)]
-    if repository:
-        command += ["--tag", repository]
-    command += [suite, *packages]
+    command = [
+        str(SCRIPT),
+        "build",
+        "--suite",
+        suite,
+        "--name",
+        repository or f"podium-base/{suite}",
+    ]
+    for package in packages:
+        command += ["--package", package]
     env = dict(os.environ)
     if docker_host:
         env["DOCKER_HOST"] = docker_host

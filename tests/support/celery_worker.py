@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -28,12 +29,19 @@ class CeleryWorker:
         self._out = log.open("w")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+                sys.executable, "-m", "celery", "-A", "worker.celery_app", "--quiet", "worker",
                 "-Q", queue, "--concurrency", "1", "--pool", "prefork",
                 "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "info",
             ],
             cwd=REPO,
-            env={**os.environ, **env, "PODIUM_WORKER_QUEUE": queue},
+            env={
+                **os.environ,
+                **env,
+                "PODIUM_WORKER_QUEUE": queue,
+                # Tests run as root, which a deployed worker never does (uid and gid
+                # 10001); Celery's warning about it comes before logging is set up.
+                "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges",
+            },
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -41,6 +49,24 @@ class CeleryWorker:
     def text(self) -> str:
         """The worker's log so far."""
         return self.log.read_text(errors="replace")
+
+    def records(self) -> list[dict[str, object]]:
+        """The log's lines as JSON objects (a line that is not one fails the test)."""
+        records = []
+        for line in self.text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AssertionError(
+                    f"worker {self.name} logged a non-JSON line: {line!r}"
+                ) from exc
+            assert isinstance(record, dict), line
+            records.append(record)
+        return records
+
+    def events(self, event: str) -> list[dict[str, object]]:
+        """The log records of one structlog event, e.g. ``evaluation.finished``."""
+        return [r for r in self.records() if r.get("event") == event]
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Wait for Celery's ``ready.`` line."""
@@ -71,4 +97,5 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        self._out.close()
+        if not self._out.closed:
+            self._out.close()

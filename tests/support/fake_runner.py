@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from backend.challenges.contract import RootPolicy
+from backend.storage import Storage, StorageError
+from backend.submissions.images import ImageToRun
 from tests.support.world import SHAPE_ZYX, write_mask
 from worker.runner.base import (
     ImageRef,
@@ -148,3 +150,33 @@ class FakeRunner:
     def remove_image(self, image: ImageRef) -> None:
         """Record the removal."""
         self.removed.append(image.image_id)
+
+
+class FakeImages:
+    """The image source of a :class:`FakeRunner` context: the stored tarball, "loaded" by it.
+
+    Like the Docker image store, a missing stored tarball is our fault
+    (``InfrastructureError``); what the runner's ``load_image`` refuses is the team's.
+    """
+
+    def __init__(self, runner: FakeRunner, storage: Storage) -> None:
+        self.runner = runner
+        self.storage = storage
+
+    def acquire(
+        self, image: ImageToRun, *, workdir: Path, root_images: RootPolicy = "refuse"
+    ) -> ImageRef:
+        """Fetch the stored tarball and hand it to the scripted runner."""
+        if image.tarball_key is None:
+            raise InfrastructureError("the fake image source holds tarballs only")
+        tarball = workdir / "image.tar"
+        try:
+            self.storage.fetch(image.tarball_key, tarball)
+        except StorageError as exc:
+            raise InfrastructureError(f"submission image: {exc}") from exc
+        return self.runner.load_image(
+            tarball, expected_id=image.config_digest, root_images=root_images
+        )
+
+    def release(self, image: ImageToRun) -> None:
+        """Nothing is cached."""

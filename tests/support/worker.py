@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from backend.db import make_engine, make_session_factory
+from backend.storage import FilesystemStorage
 from worker.config import WorkerSettings
 from worker.context import WorkerContext
 from worker.runner.base import MIB, ContainerRunner
 from worker.runner.docker import DockerRunner
-from worker.storage import FilesystemStorage
 
 
 def make_context(
@@ -76,6 +76,6 @@ def worker_env(context: WorkerContext, *, broker_url: str) -> dict[str, str]:
         "PODIUM_TMP_BYTES": str(settings.tmp_bytes),
         "PODIUM_RUN_PIDS": "64",
         "PODIUM_RUN_CPUS": "1",
-        "PODIUM_LOG_JSON": "false",
+        "PODIUM_LOG_JSON": "true",  # as deployed: every line JSON (the tests parse it)
         "PODIUM_CONTAINER_PREFIX": settings.container_prefix,
     }

@@ -8,6 +8,7 @@ misses the one extra lesion the ``combined`` label has.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class World:
             submission.image_digest = f"sha256:{submission.id:064x}"
         else:
             submission.image_digest = save_image(docker_client, image, tarball)
+        submission.tarball_sha256 = hashlib.sha256(tarball.read_bytes()).hexdigest()
         submission.tarball_path = key
         submission.status = SubmissionStatus.QUEUED
         session.flush()

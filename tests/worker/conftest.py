@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_runner import FakeRunner
+from tests.support.fake_runner import FakeImages, FakeRunner
 from tests.support.images import shell_image
 from tests.support.sandbox import TEST_LIMITS
 from tests.support.worker import dispose, make_context
@@ -92,5 +92,6 @@ def fake_context(committing_postgres_url, tmp_path):
         runner=FakeRunner(),
         heartbeat_s=10.0,
     )
+    context.images = FakeImages(context.runner, context.storage)
     yield context
     dispose(context)

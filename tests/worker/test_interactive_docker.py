@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from backend.challenges.contract import RunContract
+from backend.storage import FilesystemStorage
 from scoring.interactive.simulate import static_clicks
 from tests.support.images import shell_image
 from tests.support.interactive import (
@@ -31,7 +32,6 @@ from tests.support.sandbox import TEST_LIMITS
 from worker.cases import CaseInput, LabelSource
 from worker.interactive.stages import run_interactive, score_interactive
 from worker.runner.base import SubmissionFailure
-from worker.storage import FilesystemStorage
 
 pytestmark = [pytest.mark.docker]
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from backend.challenges.contract import RunContract
+from backend.storage import FilesystemStorage
 from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import build_image
 from tests.support.sandbox import TEST_LIMITS
 from worker.pipeline import run_cases
 from worker.runner.base import MIB, ImageRef, RunResult, RunSpec, SubmissionFailure
-from worker.storage import FilesystemStorage
 
 pytestmark = pytest.mark.docker
 

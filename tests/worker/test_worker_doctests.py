@@ -16,7 +16,9 @@ MODULES = [
     "worker.runner.outbox",
     "worker.runner.users",
     "worker.staging",
-    "worker.storage",
+    "worker.host",
+    "worker.doctor",
+    "backend.storage.base",  # the storage contract the worker shares with the API
 ]
 
 

@@ -207,11 +207,12 @@ def test_a_cpu_phase_gets_no_gpu_even_on_a_gpu_worker(worker_context, docker_cli
         again = session.get(Submission, sid)
         again.status = SubmissionStatus.QUEUED
     outcome = evaluate(sid, context=gpu_worker)
-    # The engine refused the device: our fault, not the team's (and, this being the
-    # fixture's last attempt, the slot is refunded).
+    # The engine has no GPU runtime, so the worker refuses the GPU run before starting
+    # it (worker/host.py): our fault, not the team's (and, this being the fixture's last
+    # attempt, the slot is refunded).
     assert outcome.status == "error"
     assert _submission(gpu_worker, sid).slot is None
-    assert "device" in _submission(gpu_worker, sid).log_tail.lower()
+    assert "no nvidia runtime" in _submission(gpu_worker, sid).log_tail
 
 
 def test_a_task_without_active_labels_is_our_fault_not_the_teams(worker_context, docker_client):

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from backend.storage import FilesystemStorage, S3Storage, StorageError
 from tests.support.images import shell_image
 from tests.support.world import make_world
 from worker.evaluation import evaluate
-from worker.storage import FilesystemStorage, S3Storage, StorageError
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from backend.interactive.spec import Interaction
+from backend.storage import Storage, StorageError
 from scoring.interactive.clickfile import (
     ClickFileError,
     Clicks,
@@ -25,7 +26,6 @@ from scoring.interactive.simulate import static_clicks
 from scoring.labelcase import LabelCase
 from worker.cases import CaseInput, ClickFileSource
 from worker.runner.base import InfrastructureError
-from worker.storage import Storage, StorageError
 
 
 def _uploaded(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from backend.storage import Storage, StorageError
 from scoring.labelcase import LabelCase, LabelError
 from worker.cases import CaseInput, LabelSource
 from worker.labelcache import LabelCache
 from worker.pipeline import label_keys
 from worker.runner.base import InfrastructureError
-from worker.storage import Storage, StorageError
 
 
 def prepared_labels(

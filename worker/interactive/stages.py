@@ -18,6 +18,7 @@ from pathlib import Path
 
 from backend.challenges.contract import RunContract
 from backend.interactive.spec import Interaction
+from backend.storage import Storage
 from scoring.interactive.results import InteractiveCaseResult
 from scoring.interactive.score import ClickPredictions, score_interactive_case
 from scoring.labelcase import LabelCase
@@ -41,7 +42,6 @@ from worker.runner.base import (
 )
 from worker.runner.users import explain_unprivileged
 from worker.staging import stage_inputs
-from worker.storage import Storage
 from worker.timings import Timings
 
 #: What each mode expects, for the messages of a run that wrote nothing usable.

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.storage import Storage, StorageError
 from scoring.interactive.score import ClickPredictions
 from worker.pipeline import prediction_key
 from worker.runner.base import InfrastructureError
-from worker.storage import Storage, StorageError
 
 MANIFEST = "interactive.json"
 

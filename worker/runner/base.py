@@ -51,6 +51,15 @@ class InfrastructureError(Exception):
     """A fault on our side: retried, then the submission ends in ``error``."""
 
 
+class DeploymentError(InfrastructureError):
+    """A worker set up wrong for the run it was given (a GPU phase on a GPU-less worker).
+
+    Raised before any container starts; retried on the run's queue like any fault
+    of ours, and the final, refunded message names the fault (its text) so the
+    organisers can fix the deployment.
+    """
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunLimits:
     """The sandbox's resource limits.

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import socket
 import tarfile
 import threading
 import time
@@ -98,6 +99,31 @@ class DockerRunner:
                 else:
                     self._client = docker.client.from_env(timeout=300)
         return self._client
+
+    # -- the engine ---------------------------------------------------------
+    def gpu_runtime(self) -> bool:
+        """Whether the engine has NVIDIA's runtime registered (the container toolkit).
+
+        ``nvidia-ctk runtime configure --runtime=docker`` registers it; without it
+        the engine refuses every run that asks for a GPU.
+        """
+        with _engine_errors("asking the engine for its runtimes"):
+            info = self.client.info()
+        return "nvidia" in (info.get("Runtimes") or {}) or info.get("DefaultRuntime") == "nvidia"
+
+    def own_container(self) -> dict[str, Any] | None:
+        """``docker inspect`` of the container this process runs in; ``None`` on the host.
+
+        A container's hostname is its short ID unless set otherwise, which is how
+        compose starts the worker: its labels name the compose project, its mounts
+        say where the data root comes from.
+        """
+        with _engine_errors("inspecting this worker's own container"):
+            try:
+                container = self.client.containers.get(socket.gethostname())
+            except docker.errors.NotFound:
+                return None
+        return dict(container.attrs)
 
     # -- images -------------------------------------------------------------
     def load_image(

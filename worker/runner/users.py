@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backend.challenges.contract import RootPolicy
-from backend.submissions.image_archive import is_root_user
+from backend.submissions.image_checks import is_root_user
 from worker.runner.base import SubmissionFailure
 
 #: The first uid (and gid) tried for an image that declares root.

@@ -1,4 +1,4 @@
-"""Files under the data root: streamed uploads and clean-up when a transaction fails."""
+"""Request bodies streamed to local staging, and undoing writes when a transaction fails."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.errors import DomainError
+from backend.storage.base import Storage, StorageError
+
+log = structlog.get_logger(__name__)
 
 _CLEANUP_KEY = "podium_delete_on_rollback"
 
@@ -120,9 +124,32 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _undo_on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    session.info.setdefault(_CLEANUP_KEY, []).append(undo)
+
+
 def delete_on_rollback(session: Session, path: Path) -> None:
-    """Remove ``path`` if ``session``'s outermost transaction does not commit."""
-    session.info.setdefault(_CLEANUP_KEY, []).append(path)
+    """Remove the local ``path`` if ``session``'s outermost transaction does not commit."""
+    _undo_on_rollback(session, lambda: remove_path(path))
+
+
+def remove_on_rollback(
+    session: Session, storage: Storage, key: str, *, folder: bool = False
+) -> None:
+    """Remove the object ``key`` (or the folder) from ``storage`` unless the session commits.
+
+    What a transaction stored is referenced only by rows of that transaction, so
+    a rollback leaves it unreachable: removing it keeps the store free of orphans.
+    """
+
+    def undo() -> None:
+        try:
+            (storage.delete_folder if folder else storage.delete)(key)
+        except StorageError as exc:
+            # The rollback itself must go on; an orphan object costs disk, not correctness.
+            log.warning("storage.rollback_cleanup_failed", key=key, error=str(exc))
+
+    _undo_on_rollback(session, undo)
 
 
 @event.listens_for(Session, "after_commit")
@@ -134,5 +161,5 @@ def _keep_after_commit(session: Session) -> None:
 def _cleanup_after_rollback(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:
         return
-    for path in session.info.pop(_CLEANUP_KEY, []):
-        remove_path(path)
+    for undo in session.info.pop(_CLEANUP_KEY, []):
+        undo()

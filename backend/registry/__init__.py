@@ -1,0 +1,1 @@
+"""The image registry Podium is the token server of: tokens, notifications, pinned images."""

@@ -1,0 +1,1 @@
+"""Write-ups: a team's method name, link and PDF per phase."""
