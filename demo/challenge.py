@@ -10,6 +10,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
+
 #: The six detection-oriented metrics (Task 2, combined paradigm).
 DETECTION_METRICS: list[str] = [
     "lesion_dice_per_case",
@@ -160,6 +162,8 @@ def _interactive_task(*, validation: CaseList) -> dict[str, Any]:
             "memory_limit_mb": 4096,
             "gpu": False,
             "container": dict(TRIALS_CONTRACT),
+            # The paper's rules; significance tested on each case's DSC@AUC.
+            "ranking": {**copy.deepcopy(RANKING), "significance_metric": "interactive_dsc_auc"},
             "interaction": spec["interaction"],
             "cases": _cases(interactive_cases(validation), modality="venous"),
         }
@@ -170,7 +174,8 @@ def _interactive_task(*, validation: CaseList) -> dict[str, Any]:
         "title": "Interactive: lesions on the venous phase, from clicks",
         "input_phase": "venous",
         "paradigms": ["venous"],
-        "metric_sets": {"venous": list(FULL_METRICS)},
+        # TriALS 2025 Task 2's six (the default for interactive phases; spelt out here).
+        "metric_sets": {"venous": list(INTERACTIVE_METRICS)},
         "labels": {"venous": INTERACTIVE_LABELS},
         "phases": phases,
     }

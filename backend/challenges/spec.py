@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from backend.challenges.contract import ContainerSpec, check_against_memory
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
 from backend.errors import DomainError
-from backend.interactive.spec import InteractionSpec, check_interaction
+from backend.interactive.spec import InteractionSpec, check_interaction, check_metric_sets
 from backend.leaderboard.rules import RankingRules
 from backend.writeups.rules import WriteupRules
 
@@ -116,6 +116,12 @@ class TaskSpec(_Strict):
                 )
             except ValueError as exc:
                 raise ValueError(f"task {self.slug}, phase {phase.slug}: {exc}") from exc
+        try:
+            check_metric_sets(
+                self.metric_sets, phases={p.slug: p.interaction is not None for p in self.phases}
+            )
+        except ValueError as exc:
+            raise ValueError(f"task {self.slug}: {exc}") from exc
         return self
 
 

@@ -24,12 +24,13 @@ the phase (:func:`stored_interaction`) and the settings a run uses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
 from scoring.interactive.settings import MAX_CLICKS, ClickSettings
 
 #: How clicks reach the container.
@@ -154,6 +155,36 @@ def check_interaction(
         raise ValueError(
             f"interaction.step_time_limit_s ({spec.step_time_limit_s} s) must be smaller than "
             f"the phase's time_limit_s ({time_limit_s} s), which bounds the whole run"
+        )
+
+
+def check_metric_sets(
+    metric_sets: Mapping[str, Sequence[str]], *, phases: Mapping[str, bool]
+) -> None:
+    """Interactive metrics (DSC@AUC, …) may be ranked only in a task whose phases all are.
+
+    ``phases``: each phase's slug and whether it has an ``interaction:`` block.
+
+    Raises
+    ------
+    ValueError
+        Naming the metrics and the plain phases.
+
+    Examples
+    --------
+    >>> check_metric_sets({"venous": ["interactive_dsc_auc"]}, phases={"clicks": True})
+    >>> check_metric_sets({"venous": ["interactive_dsc_auc"]}, phases={"validation": False})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: metric sets name interactive metrics ['interactive_dsc_auc'], but phase(s) ...
+    """
+    named = sorted({m for ms in metric_sets.values() for m in ms if m in INTERACTIVE_METRICS})
+    plain = [slug for slug, interactive in phases.items() if not interactive]
+    if named and plain:
+        raise ValueError(
+            f"metric sets name interactive metrics {named}, but phase(s) {', '.join(plain)} "
+            "have no interaction: block; give interactive phases a task of their own"
         )
 
 

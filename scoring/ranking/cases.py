@@ -15,22 +15,27 @@ from typing import Literal
 
 import numpy as np
 
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
 from scoring.ranking.metrics import (
     METRIC_SETS,
     QUANTITIES,
     FloatArray,
+    Result,
     case_quantities,
+    check_clicks,
+    clicks_of,
     metrics_from_sums,
     ranking_keys,
     worst_metrics,
 )
 from scoring.ranking.ranks import Ties, rank_keys
-from scoring.results import CaseResult, Mode
+from scoring.results import Mode
 
 Aggregation = Literal["dataset", "per_case"]
 
-#: ``submissions[team][paradigm]``: that team's stored results for the phase.
-Submissions = Mapping[str, Mapping[str, Sequence[CaseResult]]]
+#: ``submissions[team][paradigm]``: that team's stored results for the phase (lesion-wise,
+#: or an interactive phase's per-case curves).
+Submissions = Mapping[str, Mapping[str, Sequence[Result]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,7 @@ def prepare(
         raise ValueError("no team to rank")
     if len(set(ranked)) != len(ranked):
         raise ValueError("a team is listed twice")
+    check_clicks(r for per_team in submissions.values() for rs in per_team.values() for r in rs)
     sets = dict(METRIC_SETS if metric_sets is None else metric_sets)
     for p in paradigms:
         if p not in sets or not sets[p]:
@@ -117,7 +123,7 @@ def prepare(
         present[p] = {c: np.zeros(len(ranked), dtype=bool) for c in by_centre}
         for ti, team in enumerate(ranked):
             results = submissions.get(team, {}).get(p, ())
-            by_id: dict[str, CaseResult] = {}
+            by_id: dict[str, Result] = {}
             for r in results:
                 if r.case_id not in centres:
                     raise ValueError(f"team {team!r}, {p}: case {r.case_id!r} is not a test case")
@@ -196,7 +202,9 @@ def metrics_of_sums(
     [[0.5], [0.0]]
     """
     values = metrics_from_sums(sums, metrics)
-    worst = worst_metrics(metrics)
+    # An interactive board's absent teams get the worst curve at the board's own N.
+    clicks = clicks_of(sums) if any(m in INTERACTIVE_METRICS for m in metrics) else None
+    worst = worst_metrics(metrics, clicks=clicks)
     return {m: np.where(present[:, None], values[m], worst[m]) for m in metrics}
 
 

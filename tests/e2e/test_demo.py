@@ -123,6 +123,9 @@ def _check_interactive(url: str, credentials: dict[str, Any]) -> None:
         for phase in phases.values():
             board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
             assert sorted(r["team"] for r in board["rows"]) == sorted(INTERACTIVE_TEAMS)
+            assert [c["label"] for c in board["columns"]][:2] == ["DSC@AUC", "ASD@AUC"]
+            assert sorted(c["team"] for c in board["curves"]) == sorted(INTERACTIVE_TEAMS)
+            assert all(len(c["dice"]) == 11 for c in board["curves"])
         scores = client.get(
             f"/api/v1/phases/{phases['closed-loop']}/interactive-scores", headers=headers
         ).json()
