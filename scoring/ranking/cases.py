@@ -18,7 +18,6 @@ import numpy as np
 from scoring.interactive.aggregate import INTERACTIVE_METRICS
 from scoring.ranking.metrics import (
     METRIC_SETS,
-    QUANTITIES,
     FloatArray,
     Result,
     case_quantities,
@@ -26,6 +25,7 @@ from scoring.ranking.metrics import (
     clicks_of,
     metrics_from_sums,
     ranking_keys,
+    table_width,
     worst_metrics,
 )
 from scoring.ranking.ranks import Ties, rank_keys
@@ -106,7 +106,9 @@ def prepare(
         raise ValueError("no team to rank")
     if len(set(ranked)) != len(ranked):
         raise ValueError("a team is listed twice")
-    check_clicks(r for per_team in submissions.values() for rs in per_team.values() for r in rs)
+    every = [r for per_team in submissions.values() for rs in per_team.values() for r in rs]
+    check_clicks(every)
+    width = table_width(every)
     sets = dict(METRIC_SETS if metric_sets is None else metric_sets)
     for p in paradigms:
         if p not in sets or not sets[p]:
@@ -118,7 +120,7 @@ def prepare(
     present: dict[str, dict[str, np.ndarray]] = {}
     for p in paradigms:
         quantities[p] = {
-            c: np.zeros((len(ranked), len(ids), len(QUANTITIES))) for c, ids in by_centre.items()
+            c: np.zeros((len(ranked), len(ids), width)) for c, ids in by_centre.items()
         }
         present[p] = {c: np.zeros(len(ranked), dtype=bool) for c in by_centre}
         for ti, team in enumerate(ranked):
@@ -139,7 +141,8 @@ def prepare(
                         f"team {team!r}, {p}, centre {c!r}: results for {len(have)} of "
                         f"{len(ids)} cases; store every case (missing ones as status 'missing')"
                     )
-                quantities[p][c][ti] = case_quantities([by_id[i] for i in ids], mode=mode)
+                rows = case_quantities([by_id[i] for i in ids], mode=mode)
+                quantities[p][c][ti] = rows[:, :width]
                 present[p][c][ti] = True
     return CaseTable(
         teams=ranked,
@@ -195,6 +198,7 @@ def metrics_of_sums(
 
     Examples
     --------
+    >>> from scoring.ranking.metrics import QUANTITIES
     >>> s = np.zeros((2, 1, len(QUANTITIES)))
     >>> s[:, :, :4] = [1.0, 0.0, 0.0, 0.5]  # one case of Dice 0.5 each
     >>> m = metrics_of_sums(s, np.array([True, False]), ["lesion_dice_per_case"])

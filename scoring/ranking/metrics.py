@@ -143,7 +143,15 @@ def _lesion_row(r: CaseResult, *, mode: Mode) -> tuple[float, ...] | None:
     )
 
 
-_LESION_COLUMNS = _COL["lesion_entries"] + 1
+#: The lesion-wise columns (the first ones): a board without interactive results keeps only
+#: these, so its bootstrap sums no column it never reads.
+LESION_WIDTH = _COL["lesion_entries"] + 1
+
+
+def table_width(results: Iterable[Result]) -> int:
+    """How many :data:`QUANTITIES` columns a board of ``results`` needs."""
+    interactive = any(isinstance(r, InteractiveCaseResult) for r in results)
+    return len(QUANTITIES) if interactive else LESION_WIDTH
 
 
 def check_clicks(results: Iterable[Result]) -> None:
@@ -204,7 +212,7 @@ def case_quantities(results: Sequence[Result], *, mode: Mode) -> FloatArray:
         else:
             lesion = _lesion_row(r, mode=mode)
         if lesion is not None:
-            rows[i, :_LESION_COLUMNS] = lesion
+            rows[i, :LESION_WIDTH] = lesion
     return rows
 
 
@@ -255,7 +263,10 @@ def metrics_from_sums(
     >>> sorted(metrics_from_sums(case_quantities(rs, mode="paper"), ["lesion_voe"]))
     ['lesion_voe']
     """
-    s = {name: sums[..., i] for name, i in _COL.items()}
+    width = sums.shape[-1]
+    s = {name: sums[..., i] for name, i in _COL.items() if i < width}
+    if width < len(QUANTITIES) and any(m in INTERACTIVE_DIRECTIONS for m in metrics or ()):
+        raise ValueError("the interactive metrics need interactive results (per-case curves)")
     tp50, tp0 = s["tp_50"], s["tp_0"]
 
     def per_lesion(metric: str) -> FloatArray:
@@ -324,6 +335,8 @@ def clicks_of(sums: FloatArray) -> float | None:
     >>> clicks_of(s), clicks_of(np.zeros(len(QUANTITIES)))
     (10.0, None)
     """
+    if sums.shape[-1] < len(QUANTITIES):
+        return None  # lesion-wise columns only
     cases = sums[..., _COL["interactive_cases"]]
     seen = cases > 0
     if not seen.any():
