@@ -60,6 +60,9 @@ from worker.runner.base import GIB, RunResult
 from worker.runner.docker import DockerRunner
 
 REPO = Path(__file__).resolve().parents[1]
+# The checkout whose code runs (another one's under --baseline): its own migrations
+# make the schema its models expect.
+CODE = Path(worker.evaluation.__file__).resolve().parents[1]
 # The repository's copy of the real sample cases, as the scoring tests use it.
 SAMPLE = Path(os.environ.get("PODIUM_TRIALS_SAMPLE", REPO / "tests" / "data" / "trials-sample"))
 
@@ -106,7 +109,7 @@ def synthetic_mask(index: int, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def migrate(url: str) -> None:
-    config = Config(str(REPO / "alembic.ini"))
+    config = Config(str(CODE / "alembic.ini"))
     config.attributes["database_url"] = url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
@@ -238,8 +241,10 @@ def _alternate(args: argparse.Namespace, passthrough: list[str]) -> None:
                 cwd=root,
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
             )
+            if done.returncode:  # say why, not just that it failed
+                raise SystemExit(f"the run on {root} failed:\n{done.stderr[-3000:]}")
             rows = re.findall(r"^  (\S[^\n]*?)\s+([0-9.]+) s", done.stdout, flags=re.M)
             figures[name].append({label.strip(): float(value) for label, value in rows})
     load = os.getloadavg()

@@ -135,8 +135,10 @@ async function main() {
   document.title = `${challenge.title} · Podium`;
   document.getElementById("challenge-title").textContent = challenge.title;
   const team = `/team.html?challenge=${encodeURIComponent(challenge.slug)}`;
-  clear(page).append(
-    challenge.description ? el("p", { id: "challenge-description" }, challenge.description) : null,
+  clear(page);
+  // (Element.append writes a null as the text "null": only what exists goes in.)
+  if (challenge.description) page.append(el("p", { id: "challenge-description" }, challenge.description));
+  page.append(
     el(
       "p",
       { class: "row" },

@@ -110,7 +110,10 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _open(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/?challenge={site.seeded.challenge.slug}", wait_until="domcontentloaded")
+    page.goto(
+        f"{site.url}/challenge.html?challenge={site.seeded.challenge.slug}",
+        wait_until="domcontentloaded",
+    )
     page.wait_for_selector("#board tbody tr")
 
 
@@ -149,6 +152,8 @@ def test_the_board_reads_without_hovering(page: Any, site: Site) -> None:
 def test_team_column_and_header_stay_in_view_when_scrolled(page: Any, site: Site) -> None:
     _open(page, site)
     frame = page.locator(".board-scroll")
+    # The board sits below the challenge's description and phases: bring it into the viewport.
+    frame.scroll_into_view_if_needed()
     frame.evaluate("f => { f.scrollLeft = f.scrollWidth; f.scrollTop = 60; }")
     assert frame.evaluate("f => f.scrollLeft") > 300  # the table is wider than the frame
     box = frame.bounding_box()

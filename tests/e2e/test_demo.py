@@ -204,8 +204,8 @@ def test_demo_fills_the_board_and_stops_cleanly(
         # a second reader on each validation board, and the one above.
         assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 20
         assert _metric(metrics, "podium_queue_length") == 0
-        # One observation per container run (an engine hiccup's retry would add one): every
-        # succeeded submission but the two second readers' uploaded masks.
+        # One observation per container attempt (an engine hiccup's retry would add one): the
+        # second readers' masks are scored without a container, so 20 - 2.
         assert _metric(metrics, "podium_container_seconds_count") >= 18
         _check_interactive(url, credentials)
 

@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from backend.auth.models import User
+from backend.auth.security import hash_password
 from backend.submissions.models import Submission
 from tests.support.images import shell_image
 from tests.support.registry import pushed_digest
 from tests.support.registry_world import registry_world
+
+PASSWORD = "correct horse battery staple"
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.postgres, pytest.mark.slow]
 
@@ -42,8 +46,17 @@ def test_a_pushed_tag_is_listed_and_submitted_with_a_click(
     assert pushed.returncode == 0, pushed.stderr
     digest = pushed_digest(pushed.stdout)
 
-    token = world.people["a"].token
-    page.add_init_script(f"sessionStorage.setItem('podium-token', '{token}')")
+    # Signed in as the browser is: the session cookie (and its CSRF cookie) from a sign-in.
+    email = world.people["a"].email
+    with world.factory.begin() as session:
+        user = session.scalars(select(User).where(User.email == email)).one()
+        user.password_hash = hash_password(PASSWORD)
+    signed_in = page.request.post(
+        f"{world.base}/api/v1/auth/session",
+        data={"email": email, "password": PASSWORD},
+        headers={"Origin": world.base},
+    )
+    assert signed_in.ok, signed_in.text()
     page.goto(f"{world.base}/team.html?challenge={world.challenge}")
     page.wait_for_selector("#pushed-table tbody tr")
     card = page.inner_text("#pushed-images")

@@ -140,6 +140,16 @@ def seed_challenge(client: TestClient, session: Session, settings: Settings) -> 
             f"/api/v1/tasks/{task_id}/label-sets/lesion", content=tar_gz(labels), headers=organiser
         )
     )
+    # A second reader's masks as a human reference entry: hidden like the labels.
+    reader = [(f"{k}.nii.gz", f"HIDDEN-READER-{k}-{marker}".encode()) for k in HIDDEN_KEYS]
+    added = client.post(
+        f"/api/v1/phases/{phases['validation'].id}/references/predictions",
+        params={"name": "Second reader", "kind": "human"},
+        content=tar_gz(reader),
+        headers=organiser,
+    )
+    _ok(added)
+    reference_id = added.json()["id"]  # type: ignore[attr-defined]
     challenge_id = _challenge_id(session, task_id)
     team = make_team(session, challenge_id=challenge_id, captain=users["participant"])
     session.add(
@@ -171,7 +181,10 @@ def seed_challenge(client: TestClient, session: Session, settings: Settings) -> 
         for key in HIDDEN_KEYS:
             for path in (settings.data_root / label_set.storage_path).glob(f"{key}.*"):
                 hidden += _secrets_of_file(path, settings.data_root)
-    assert sum(1 for s in hidden if s.startswith(b"HIDDEN-")) == 6  # 4 inputs + 2 labels
+    for path in (settings.data_root / "references").rglob("*.nii.gz"):
+        hidden += _secrets_of_file(path, settings.data_root)
+    # 4 inputs + 2 labels + 2 reader masks
+    assert sum(1 for s in hidden if s.startswith(b"HIDDEN-")) == 8
     ids = {
         "slug": [SLUG],
         "phase_id": [str(phases["validation"].id), str(phases["final"].id)],
@@ -180,6 +193,7 @@ def seed_challenge(client: TestClient, session: Session, settings: Settings) -> 
         "user_id": [str(users["bystander"].id), str(users["teammate"].id)],
         "submission_id": [str(v) for v in submissions.values()],
         "token_id": [str(token_ids["bystander"])],
+        "reference_id": [str(reference_id)],
         "key": ["c1", "s1"],
         "paradigm": ["lesion"],
     }

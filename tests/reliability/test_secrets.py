@@ -7,6 +7,7 @@ import inspect
 import itertools
 import json
 import logging
+import re
 
 import pytest
 import structlog
@@ -129,7 +130,7 @@ def test_no_secret_reaches_the_logs(
 
 
 def _fill(path: str, ids: dict[str, list[str]]) -> list[str]:
-    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    names = re.findall(r"\{([^}]+)\}", path)  # also inside a segment: /{team_id}.pdf
     urls = []
     for values in itertools.product(*(ids[name] for name in names)):
         url = path

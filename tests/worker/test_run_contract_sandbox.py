@@ -85,7 +85,12 @@ def test_dev_shm_counts_in_the_memory_limit(docker_client, runner, tmp_path):
     # because tmpfs pages are charged to the container's memory cgroup.
     reference = build_image(
         docker_client,
-        files={"/run.sh": "dd if=/dev/zero of=/dev/shm/fill bs=1M count=200; wc -c </dev/shm/fill"},
+        # (The last second gives the engine time to record the OOM event before the exit.)
+        files={
+            "/run.sh": (
+                "dd if=/dev/zero of=/dev/shm/fill bs=1M count=200; wc -c </dev/shm/fill; sleep 1"
+            )
+        },
         entrypoint=["/bin/sh", "/run.sh"],
     )
     result = _run(
