@@ -26,6 +26,7 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.deps import SessionSlots
 from backend.errors import DomainError
+from backend.interactive.router import router as interactive_router
 from backend.jobs import CeleryJobQueue, JobQueue, LocalJobQueue
 from backend.leaderboard.router import router as leaderboard_router
 from backend.logs import configure_logging
@@ -220,6 +221,7 @@ def create_app(
         submissions_router,
         audit_router,
         leaderboard_router,
+        interactive_router,
         console_router,
         registry_router,
     ):

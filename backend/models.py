@@ -4,6 +4,7 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import AccountToken, ApiToken, RateLimitHit, User
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.db import Base
+from backend.interactive.models import ClickSet, InteractiveCaseScore
 from backend.leaderboard.models import LeaderboardGeneration
 from backend.notifications.models import ChallengeWebhook
 from backend.references.models import ReferenceEntry
@@ -22,7 +23,9 @@ __all__ = [
     "Centre",
     "Challenge",
     "ChallengeWebhook",
+    "ClickSet",
     "Evaluation",
+    "InteractiveCaseScore",
     "LabelSet",
     "LeaderboardGeneration",
     "Membership",

@@ -10,6 +10,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
+
 #: The six detection-oriented metrics (Task 2, combined paradigm).
 DETECTION_METRICS: list[str] = [
     "lesion_dice_per_case",
@@ -95,6 +97,90 @@ def _phases(
     ]
 
 
+#: The interactive phases (docs/organisers.md, "Interactive phases"): TriALS 2025's static
+#: click files and the closed loop, ten clicks of each kind, on the venous validation cases.
+INTERACTIVE_PHASES: dict[str, dict[str, Any]] = {
+    "static": {
+        "title": "Static clicks (TriALS 2025)",
+        "interaction": {"mode": "static", "clicks": 10, "simulator": {"seed": 0}},
+    },
+    "closed-loop": {
+        "title": "Closed loop",
+        "interaction": {
+            "mode": "closed_loop",
+            "clicks": 10,
+            "simulator": {"seed": 0},
+            "step_time_limit_s": 30,
+            "startup_time_limit_s": 30,
+        },
+    },
+}
+#: The interactive task's label folder: the venous labels of its cases.
+INTERACTIVE_LABELS = "labels/interactive/venous"
+#: The interactive task's cases per centre (its first validation cases): a closed loop's
+#: eleven steps per case cost time, and per-centre ranking needs two.
+INTERACTIVE_CASES_PER_CENTRE = 2
+
+
+def interactive_cases(validation: CaseList) -> CaseList:
+    """The interactive task's cases: the first validation cases of each centre.
+
+    Examples
+    --------
+    >>> interactive_cases([("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")])
+    [('a1', 'a'), ('a2', 'a'), ('b1', 'b')]
+    """
+    taken: dict[str, int] = {}
+    chosen = []
+    for key, centre in validation:
+        if taken.get(centre, 0) < INTERACTIVE_CASES_PER_CENTRE:
+            taken[centre] = taken.get(centre, 0) + 1
+            chosen.append((key, centre))
+    return chosen
+
+
+#: The run contract TriALS 2025 ran (``run.sh CSV INPUT_DIR OUTPUT_DIR``).
+TRIALS_CONTRACT: dict[str, Any] = {
+    "args": ["/input/cases.csv", "/input", "/output"],
+    "cases_csv": "/input/cases.csv",
+    "input_name": "{case}_0000{ext}",
+}
+
+
+def _interactive_task(*, validation: CaseList) -> dict[str, Any]:
+    phases = [
+        {
+            "slug": slug,
+            "title": spec["title"],
+            "kind": "validation",
+            "submission_limit": 20,
+            "leaderboard_visibility": "live",
+            "ranking_selection": "latest",
+            "opens_at": OPENS_AT,
+            "closes_at": CLOSES_AT,
+            "time_limit_s": 600,
+            "memory_limit_mb": 4096,
+            "gpu": False,
+            "container": dict(TRIALS_CONTRACT),
+            # The paper's rules; significance tested on each case's DSC@AUC.
+            "ranking": {**copy.deepcopy(RANKING), "significance_metric": "interactive_dsc_auc"},
+            "interaction": spec["interaction"],
+            "cases": _cases(interactive_cases(validation), modality="venous"),
+        }
+        for slug, spec in INTERACTIVE_PHASES.items()
+    ]
+    return {
+        "slug": "interactive",
+        "title": "Interactive: lesions on the venous phase, from clicks",
+        "input_phase": "venous",
+        "paradigms": ["venous"],
+        # TriALS 2025 Task 2's six (the default for interactive phases; spelt out here).
+        "metric_sets": {"venous": list(INTERACTIVE_METRICS)},
+        "labels": {"venous": INTERACTIVE_LABELS},
+        "phases": phases,
+    }
+
+
 def challenge_document(
     *,
     centres: Sequence[tuple[str, str]],
@@ -122,7 +208,9 @@ def challenge_document(
         "title": "TriALS-demo",
         "description": (
             "Synthetic TriALS-shaped liver-lesion segmentation challenge: Task 1 segments"
-            " lesions on the portal-venous phase, Task 2 on the non-contrast phase."
+            " lesions on the portal-venous phase, Task 2 on the non-contrast phase; the"
+            " interactive task segments venous lesions from simulated clicks, all at once"
+            " (TriALS 2025) or one at a time in a closed loop."
         ),
         "centres": [{"code": code, "name": name} for code, name in centres],
         "tasks": [
@@ -148,5 +236,6 @@ def challenge_document(
                     modality="noncontrast", validation=validation, final=final, samples=samples
                 ),
             },
+            _interactive_task(validation=validation),
         ],
     }

@@ -8,6 +8,7 @@ Layout under the output folder (every path in the YAML is relative to the YAML f
     labels/venous/<case>.nii.gz       Task 1 labels
     labels/visible/<case>.nii.gz      Task 2 labels, lesions seen on the NCCT
     labels/combined/<case>.nii.gz     Task 2 labels, all phases fused
+    labels/interactive/venous/        the interactive task's labels (its cases only)
     second-reader/venous/<case>.nii.gz, second-reader/noncontrast/<case>.nii.gz
                                       a second reader's masks of the hidden cases (the
                                       demo's human reference entry)
@@ -31,7 +32,7 @@ import SimpleITK as sitk  # noqa: N813  (the library's own idiom)
 from scipy import ndimage
 
 from demo import yamlout
-from demo.challenge import challenge_document
+from demo.challenge import INTERACTIVE_LABELS, challenge_document, interactive_cases
 from demo.phantom import DEFAULT_SHAPE, DEFAULT_SPACING, synthesize_phantom
 
 #: (code, name) of the three TriALS test centres.
@@ -206,6 +207,13 @@ def generate_demo_dataset(
             write_volume(root / folder / f"{key}.nii.gz", array, spacing=spacing)
         cases.append(DemoCase(key, centre, split, phantom.n_lesions, phantom.n_visible))
     _write_public_kit(root, [c.key for c in cases if c.split == "sample"])
+    # A task's label set holds its own cases only: the interactive task's are a few.
+    interactive_labels = root / INTERACTIVE_LABELS
+    interactive_labels.mkdir(parents=True, exist_ok=True)
+    validation = [(c.key, c.centre) for c in cases if c.split == "validation"]
+    for key, _centre in interactive_cases(validation):
+        name = f"{key}.nii.gz"
+        shutil.copyfile(root / "labels" / "venous" / name, interactive_labels / name)
     challenge_file = root / CHALLENGE_FILE
     document = challenge_document(
         centres=CENTRES,

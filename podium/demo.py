@@ -36,7 +36,7 @@ from podium import registry
 from podium.embedded import EmbeddedService, build_service, resume_unfinished
 from podium.images import REPO, TEAMS, ImageBuildError
 from podium.seed import Seeded, SeedError
-from podium.seed_demo import seed_demo
+from podium.seed_demo import banner, seed_demo
 from worker.config import WorkerSettings
 
 ORGANISER_EMAIL = "organiser@demo.podium.example.org"
@@ -153,43 +153,6 @@ def migrate_and_bootstrap(
         engine.dispose()
 
 
-def banner(*, base_url: str, root: Path, seeded: Seeded, organiser: str) -> None:
-    """The URLs and the demo credentials."""
-    task1 = seeded.phases.get("task1")
-    lines = [
-        "",
-        f"Podium demo is ready at {base_url}",
-        f"  leaderboard     {base_url}/?challenge=trials-demo#task=task1&phase={task1}",
-        f"  team page       {base_url}/team.html?challenge=trials-demo",
-        f"  organiser page  {base_url}/organiser.html?challenge=trials-demo",
-        f"  API docs        {base_url}/docs",
-        f"  readiness       {base_url}/readyz     metrics {base_url}/metrics",
-        "",
-        f"  organiser  {ORGANISER_EMAIL} / {ORGANISER_PASSWORD}",
-        f"             token {organiser}",
-    ]
-    for team in seeded.teams:
-        note = " (organiser-affiliated)" if team.affiliated else ""
-        lines += [
-            f"  {team.name}{note}  {team.email} / {team.password}",
-            f"             token {team.token}",
-        ]
-    phases = ", ".join(f"{task} validation = phase {pid}" for task, pid in seeded.phases.items())
-    lines += [f"  phases     {phases}", ""]
-    first = seeded.teams[0]
-    if task1 is not None:
-        lines += registry.push_lines(
-            base_url=base_url, token=first.token, phase_id=task1, local_image=TEAMS[0].tag
-        )
-    lines += [
-        "Submit a tarball: .venv/bin/podium-submit "
-        f"{root / 'images' / 'hepatica.tar.gz'} "
-        f"--phase {task1} --url {base_url} --token <team token> --wait",
-        "Press Ctrl-C to stop.",
-    ]
-    print("\n".join(lines), flush=True)
-
-
 def _load_credentials(path: Path) -> dict[str, object]:
     if not path.is_file():
         return {}
@@ -208,6 +171,7 @@ def _save_credentials(path: Path, *, organiser: str, seeded: Seeded, base_url: s
         "organiser_password": ORGANISER_PASSWORD,
         "organiser_token": organiser,
         "phases": seeded.phases,
+        "interactive_phases": seeded.interactive,
         "teams": [asdict(t) for t in seeded.teams],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,7 +307,15 @@ class Demo:
             say(f"ERROR: {exc}")
             self.server.should_exit = True
             return
-        banner(base_url=self.base_url, root=self.root, seeded=seeded, organiser=organiser)
+        login = (ORGANISER_EMAIL, ORGANISER_PASSWORD)
+        text = banner(
+            base_url=self.base_url,
+            root=self.root,
+            seeded=seeded,
+            organiser=organiser,
+            organiser_login=login,
+        )
+        print(text, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

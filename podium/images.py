@@ -39,8 +39,12 @@ class DemoTeam:
         return f"podium-demo/{self.slug}:latest"
 
 
+#: The demo's interactive task (demo/challenge.py): its two phases, static and closed loop.
+INTERACTIVE_TASK = "interactive"
+
 #: Six skills (see examples/threshold-model/README.md), so the board has a clear order;
-#: three enter Task 1 only, which keeps the demo's evaluations few.
+#: three enter Task 1 only, which keeps the demo's evaluations few, and three the
+#: interactive task too (the same image answers it in its interactive mode).
 TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam(
         slug="hepatica",
@@ -48,6 +52,7 @@ TEAMS: tuple[DemoTeam, ...] = (
         affiliated=False,
         defines=(),
         method="Liver-enclosed threshold",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
     ),
     DemoTeam(
         slug="cautious",
@@ -55,6 +60,7 @@ TEAMS: tuple[DemoTeam, ...] = (
         affiliated=False,
         defines=("MIN_LESION_VOXELS=150",),
         method="Threshold, large candidates only",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
     ),
     DemoTeam(
         slug="softedge",
@@ -70,6 +76,7 @@ TEAMS: tuple[DemoTeam, ...] = (
         affiliated=False,
         defines=("TOLERANCE_HU=20.0f",),
         method="Threshold, wide liver window",
+        tasks=("task1", "task2", INTERACTIVE_TASK),
     ),
     DemoTeam(
         slug="sharpcut",

@@ -49,9 +49,10 @@ class TeamAccess:
 
 @dataclass
 class Seeded:
-    """The seeded challenge: validation phase ids per task and the teams' access."""
+    """The seeded challenge: validation phase ids per task, interactive phase ids, the teams."""
 
     phases: dict[str, int] = field(default_factory=dict)
+    interactive: dict[str, int] = field(default_factory=dict)
     teams: list[TeamAccess] = field(default_factory=list)
 
 

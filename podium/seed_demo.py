@@ -1,7 +1,11 @@
-"""The demo's seeding as a whole: teams, their models, method names and write-ups, and each
-validation board's reference entries (a baseline container and a second reader's masks).
+"""The demo's seeding as a whole: teams, their models, method names and write-ups, each
+validation board's reference entries (a baseline container and a second reader's masks), the
+interactive phases' entries, and the banner that says where it all is.
 
 Every step goes through the HTTP API (:mod:`podium.seed`) and skips what exists already.
+The interactive task's phases (static and closed loop) get the same images: the example
+model answers the TriALS arguments with its interactive mode
+(examples/threshold-model/README.md).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backend.writeups.pdf import minimal_pdf
-from podium.images import BASELINE, TEAMS, build_team_image
+from podium import registry
+from podium.images import BASELINE, INTERACTIVE_TASK, TEAMS, build_team_image
 from podium.seed import (
     TERMINAL,
     Api,
@@ -107,8 +112,20 @@ def seed_demo(
             phases={
                 task["slug"]: next(p["id"] for p in task["phases"] if p["slug"] == "validation")
                 for task in challenge["tasks"]
-            }
+                if task["slug"] != INTERACTIVE_TASK
+            },
+            interactive={
+                p["slug"]: p["id"]
+                for task in challenge["tasks"]
+                if task["slug"] == INTERACTIVE_TASK
+                for p in task["phases"]
+            },
         )
+        entries = [(task, f"{task}/validation", pid) for task, pid in seeded.phases.items()]
+        entries += [
+            (INTERACTIVE_TASK, f"{INTERACTIVE_TASK}/{slug}", pid)
+            for slug, pid in seeded.interactive.items()
+        ]
         for team in TEAMS:
             seeded.teams.append(
                 team_access(
@@ -130,7 +147,7 @@ def seed_demo(
             )
         submitted: dict[int, tuple[str, str]] = {}
         for team, access in zip(TEAMS, seeded.teams, strict=True):
-            for task, phase_id in seeded.phases.items():
+            for task, where, phase_id in entries:
                 if task not in team.tasks:
                     continue
                 describe_method(
@@ -147,8 +164,8 @@ def seed_demo(
                     continue
                 submission_id, new = entry
                 verb = "submitted to" if new else "is still being evaluated on"
-                say(f"{team.name} {verb} {task}/validation (submission {submission_id})")
-                submitted[submission_id] = (access.token, f"{team.name} {task}")
+                say(f"{team.name} {verb} {where} (submission {submission_id})")
+                submitted[submission_id] = (access.token, f"{team.name} {where}")
         readers = challenge_file.parent / "second-reader"
         for task, phase_id in seeded.phases.items():
             keys = hidden_cases(api, organiser=organiser, phase_id=phase_id)
@@ -185,3 +202,51 @@ def seed_demo(
         return seeded
     finally:
         api.close()
+
+
+def banner(
+    *, base_url: str, root: Path, seeded: Seeded, organiser: str, organiser_login: tuple[str, str]
+) -> str:
+    """The URLs and the demo credentials, as printed once the demo is ready."""
+    task1 = seeded.phases.get("task1")
+    board = f"{base_url}/?challenge=trials-demo#task="
+    lines = [
+        "",
+        f"Podium demo is ready at {base_url}",
+        f"  leaderboard     {board}task1&phase={task1}",
+        *(
+            f"  interactive     {board}{INTERACTIVE_TASK}&phase={pid} ({slug})"
+            for slug, pid in seeded.interactive.items()
+        ),
+        f"  team page       {base_url}/team.html?challenge=trials-demo",
+        f"  organiser page  {base_url}/organiser.html?challenge=trials-demo",
+        f"  API docs        {base_url}/docs",
+        f"  readiness       {base_url}/readyz     metrics {base_url}/metrics",
+        "",
+        f"  organiser  {organiser_login[0]} / {organiser_login[1]}",
+        f"             token {organiser}",
+    ]
+    for team in seeded.teams:
+        note = " (organiser-affiliated)" if team.affiliated else ""
+        lines += [
+            f"  {team.name}{note}  {team.email} / {team.password}",
+            f"             token {team.token}",
+        ]
+    phases = ", ".join(f"{task} validation = phase {pid}" for task, pid in seeded.phases.items())
+    lines += [f"  phases     {phases}"]
+    if seeded.interactive:
+        listed = ", ".join(f"{slug} = phase {pid}" for slug, pid in seeded.interactive.items())
+        lines += [f"  interactive phases  {listed}"]
+    lines += [""]
+    first = seeded.teams[0]
+    if task1 is not None:
+        lines += registry.push_lines(
+            base_url=base_url, token=first.token, phase_id=task1, local_image=TEAMS[0].tag
+        )
+    lines += [
+        "Submit a tarball: .venv/bin/podium-submit "
+        f"{root / 'images' / 'hepatica.tar.gz'} "
+        f"--phase {task1} --url {base_url} --token <team token> --wait",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)

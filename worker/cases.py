@@ -31,3 +31,12 @@ class LabelSource:
     def describe(self) -> dict[str, object]:
         """What an evaluation records about it."""
         return {"label_set_id": self.label_set_id, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClickFileSource:
+    """A static interactive phase's uploaded click files: the folder of ``<case>_clicks.json``."""
+
+    click_set_id: int
+    version: int
+    storage_path: str

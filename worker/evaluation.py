@@ -26,6 +26,7 @@ from pathlib import Path
 import structlog
 
 from backend.enums import SubmissionStatus
+from backend.storage import Storage
 from backend.submissions import repository as submissions
 from backend.submissions.lifecycle import FINISHED
 from scoring.results import CaseResult
@@ -33,6 +34,7 @@ from worker.context import WorkerContext, get_context, host_facts
 from worker.faultpoints import pause_point
 from worker.host import refuse_if_unfit
 from worker.images import image_store
+from worker.interactive import attempt as interactive
 from worker.labelcache import worker_label_cache
 from worker.pipeline import (
     discard_predictions,
@@ -73,6 +75,9 @@ def _summary(results: dict[tuple[str, str], CaseResult], problems: list[str]) ->
 
 def _preflight(context: WorkerContext, plan: Plan, image: ImageRef, workdir: Path) -> None:
     """Run on the sample cases; any crash or unusable sample output fails pre-flight."""
+    if plan.interaction is not None:
+        interactive.preflight(context, plan, image, workdir)
+        return
     if not plan.sample_cases:
         return
     outcome = run_cases(
@@ -142,6 +147,69 @@ def _fail(
         transition(context, plan, expect=expect, to=SubmissionStatus.FAILED, failure=failure)
 
 
+def _run_and_score(
+    context: WorkerContext,
+    plan: Plan,
+    image: ImageRef,
+    workdir: Path,
+    timings: Timings,
+    *,
+    inputs: Storage,
+) -> None:
+    """The hidden cases: run (state ``running``), then ``scoring`` and the scores persisted.
+
+    ``inputs`` is where the cases' inputs are staged from (the prefetched copies first).
+    """
+    try:
+        outcome = run_cases(
+            runner=context.runner,
+            image=image,
+            storage=inputs,
+            cases=plan.cases,
+            workdir=workdir / "run",
+            name=plan.container_name(),
+            limits=plan.limits,
+            gpus=context.settings.gpu_ids if plan.gpu else (),
+            replaces=plan.earlier_containers(),
+            timings=timings,
+            contract=plan.contract,
+        )
+    except SubmissionFailure as failure:
+        _fail(context, plan, expect=SubmissionStatus.RUNNING, failure=failure)
+        return
+    if not transition(context, plan, expect=SubmissionStatus.RUNNING, to=SubmissionStatus.SCORING):
+        return
+    with timings.stage("collect"):
+        store_predictions(
+            context.storage, submission_id=plan.submission_id, files=outcome.collected.files
+        )
+    pause_point("scoring", submission_id=plan.submission_id, attempt=plan.attempt)
+    with timings.stage("score"):
+        results = score_predictions(
+            storage=context.storage,
+            cases=plan.cases,
+            labels=plan.labels,
+            predictions=outcome.collected.files,
+            rejected=outcome.collected.rejected,
+            workdir=workdir,
+            mode=plan.mode.value,
+            label_cache=worker_label_cache(context.settings),
+        )
+    unusable = usable_failure(results, log=outcome.result.log)
+    if unusable is not None:
+        _fail(context, plan, expect=SubmissionStatus.SCORING, failure=unusable)
+        return
+    pause_point("persist", submission_id=plan.submission_id, attempt=plan.attempt)
+    with timings.stage("persist"):
+        persist(
+            context,
+            plan,
+            results=results,
+            log_tail=outcome.result.log,
+            message=_summary(results, outcome.collected.problems),
+        )
+
+
 def _score_uploaded(context: WorkerContext, plan: Plan, timings: Timings) -> None:
     workdir = context.settings.scratch_dir / f"sub-{plan.submission_id}-{plan.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -181,56 +249,10 @@ def _execute(context: WorkerContext, plan: Plan, timings: Timings) -> None:
                 context, plan, expect=SubmissionStatus.PREFLIGHT, to=SubmissionStatus.RUNNING
             ):
                 return
-        try:
-            outcome = run_cases(
-                runner=context.runner,
-                image=image,
-                storage=ahead.staging_storage(),
-                cases=plan.cases,
-                workdir=workdir / "run",
-                name=plan.container_name(),
-                limits=plan.limits,
-                gpus=context.settings.gpu_ids if plan.gpu else (),
-                replaces=plan.earlier_containers(),
-                timings=timings,
-                contract=plan.contract,
-            )
-        except SubmissionFailure as failure:
-            _fail(context, plan, expect=SubmissionStatus.RUNNING, failure=failure)
-            return
-        if not transition(
-            context, plan, expect=SubmissionStatus.RUNNING, to=SubmissionStatus.SCORING
-        ):
-            return
-        with timings.stage("collect"):
-            store_predictions(
-                context.storage, submission_id=plan.submission_id, files=outcome.collected.files
-            )
-        pause_point("scoring", submission_id=plan.submission_id, attempt=plan.attempt)
-        with timings.stage("score"):
-            results = score_predictions(
-                storage=context.storage,
-                cases=plan.cases,
-                labels=plan.labels,
-                predictions=outcome.collected.files,
-                rejected=outcome.collected.rejected,
-                workdir=workdir,
-                mode=plan.mode.value,
-                label_cache=worker_label_cache(context.settings),
-            )
-        unusable = usable_failure(results, log=outcome.result.log)
-        if unusable is not None:
-            _fail(context, plan, expect=SubmissionStatus.SCORING, failure=unusable)
-            return
-        pause_point("persist", submission_id=plan.submission_id, attempt=plan.attempt)
-        with timings.stage("persist"):
-            persist(
-                context,
-                plan,
-                results=results,
-                log_tail=outcome.result.log,
-                message=_summary(results, outcome.collected.problems),
-            )
+        if plan.interaction is not None:  # its own stages, the same guards
+            interactive.execute(context, plan, image, workdir, timings, fail=_fail)
+        else:
+            _run_and_score(context, plan, image, workdir, timings, inputs=ahead.staging_storage())
     finally:
         if image is not None:
             try:

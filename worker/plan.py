@@ -16,9 +16,11 @@ from backend.challenges import repository as challenges
 from backend.challenges.contract import RunContract, effective_contract
 from backend.challenges.models import Case, LabelSet, Phase
 from backend.enums import PhaseKind, ScoringMode
+from backend.interactive import repository as interactive
+from backend.interactive.spec import Interaction, interaction_of
 from backend.submissions.images import ImageToRun, image_to_run
 from backend.submissions.models import Submission
-from worker.cases import CaseInput, LabelSource
+from worker.cases import CaseInput, ClickFileSource, LabelSource
 from worker.config import WorkerSettings
 from worker.runner.base import InfrastructureError, RunLimits
 
@@ -39,6 +41,9 @@ class Plan:
     gpu: bool = False
     container_prefix: str = "podium"
     contract: RunContract = field(default_factory=RunContract)
+    #: An interactive phase's settings (``None``: not interactive) and uploaded click files.
+    interaction: Interaction | None = None
+    click_files: ClickFileSource | None = None
 
     def container_name(self, attempt: int | None = None, *, preflight: bool = False) -> str:
         """``{prefix}-sub-{id}-{attempt}`` (``-preflight`` for the pre-flight run)."""
@@ -114,6 +119,16 @@ def phase_work(session: Session, phase_id: int) -> PhaseWork:
     )
 
 
+def click_files_of(session: Session, phase: Phase) -> ClickFileSource | None:
+    """The phase's active uploaded click files, if it has any."""
+    found = interactive.active_click_set(session, phase_id=phase.id)
+    if found is None:
+        return None
+    return ClickFileSource(
+        click_set_id=found.id, version=found.version, storage_path=found.storage_path
+    )
+
+
 def read_plan(session: Session, submission: Submission, settings: WorkerSettings) -> Plan:
     """The plan of the submission's current attempt (the caller holds the row lock)."""
     work = phase_work(session, submission.phase_id)
@@ -131,6 +146,8 @@ def read_plan(session: Session, submission: Submission, settings: WorkerSettings
         preflight=phase.kind == PhaseKind.FINAL,
         gpu=phase.gpu,
         contract=effective_contract(phase),
+        interaction=interaction_of(phase.interaction),
+        click_files=click_files_of(session, phase),
         mode=ScoringMode.PAPER,
         container_prefix=settings.container_prefix,
     )

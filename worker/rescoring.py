@@ -21,10 +21,12 @@ import structlog
 
 from backend.challenges import repository as challenges
 from backend.enums import ScoringMode, SubmissionStatus
+from backend.interactive.spec import interaction_of
 from backend.leaderboard import cache
 from backend.submissions import repository as submissions
 from worker.cases import LabelSource
 from worker.context import WorkerContext, get_context
+from worker.interactive.rescore import rescore_interactive
 from worker.labelcache import LabelCache
 from worker.pipeline import fetch_predictions, score_label_sets
 from worker.plan import label_source, phase_work
@@ -100,7 +102,15 @@ def rescore_phase(
     sources = list({s.label_set_id: s for labels in wanted for s in labels.values()}.values())
     # One cache for the whole job: labels prepared for the first submission stay in memory.
     label_cache = LabelCache(context.settings.scratch_dir / "label-cache", remember=True)
+    # Interactive phases re-score their per-click predictions against the active versions.
+    interaction = interaction_of(work.phase.interaction)
     for submission_id in ids:
+        if interaction is not None:  # per-click predictions, scored as such
+            rescore_interactive(
+                context, submission_id=submission_id, work=work, interaction=interaction
+            )
+            log.info("rescore.done", submission=submission_id, phase=phase_id)
+            continue
         workdir = context.settings.scratch_dir / f"rescore-{submission_id}"
         try:
             predictions = fetch_predictions(

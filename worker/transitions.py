@@ -11,6 +11,7 @@ the row; a superseded attempt's results are dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -209,8 +210,13 @@ def persist(
     results: dict[tuple[str, str], CaseResult],
     message: str,
     log_tail: str,
+    also: Callable[[Session, int], None] | None = None,
 ) -> bool:
-    """Scores and ``succeeded`` in one transaction, if this attempt still owns the row."""
+    """Scores and ``succeeded`` in one transaction, if this attempt still owns the row.
+
+    ``also(session, evaluation_id)`` writes more results of the same evaluation
+    in that transaction (an interactive phase's click curves).
+    """
     with context.session_factory.begin() as session:
         submission = submissions.get_submission_for_update(session, plan.submission_id)
         if (
@@ -219,7 +225,7 @@ def persist(
             or submission.status != SubmissionStatus.SCORING
         ):
             return False
-        write_scores(
+        evaluation_id = write_scores(
             session,
             plan.submission_id,
             labels=plan.labels,
@@ -227,6 +233,8 @@ def persist(
             cases=plan.cases,
             results=results,
         )
+        if also is not None:
+            also(session, evaluation_id)
         submissions.set_status(
             session,
             submission,

@@ -136,6 +136,24 @@ def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
         raise _bad(f"not a readable .tar.gz or .zip archive, or truncated ({exc})") from exc
 
 
+def archive_files(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
+    """The regular files of a ``.tar.gz`` or ``.zip`` with their safe names (refusing the rest).
+
+    Desktop-tool noise (``__MACOSX``, ``.DS_Store``) is skipped; folders are walked.
+    """
+    for name, handle in _members(path):
+        if not _ignored(name):
+            yield name, handle
+
+
+def read_member(handle: IO[bytes], name: str, *, limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes of a member (so a caller can tell it is larger)."""
+    data = bytearray()
+    while len(data) <= limit and (chunk := _read_chunk(handle, name)):
+        data += chunk
+    return bytes(data[: limit + 1])
+
+
 def _read_chunk(handle: IO[bytes], name: str) -> bytes:
     # A member can end early or be corrupt although its header was fine; that is
     # the archive's fault, not ours, whichever layer (tar, gzip, zip) notices.

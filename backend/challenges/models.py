@@ -97,6 +97,8 @@ class Phase(Base):
     ranking: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     #: The YAML ``writeup:`` block (backend.writeups.rules.WriteupRules), ``{}`` = defaults.
     writeup: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The ``interaction:`` block, complete (``backend.interactive.spec``); NULL: not interactive.
+    interaction: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
     task: Mapped[Task] = relationship(back_populates="phases", lazy="raise")
     cases: Mapped[list[Case]] = relationship(back_populates="phase", lazy="raise")

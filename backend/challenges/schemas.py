@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from backend.challenges.contract import RootPolicy, contract_of
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
+from backend.interactive.schemas import InteractionOut, effective_interaction
 
 
 class ContainerOut(BaseModel):
@@ -41,6 +42,10 @@ class PhaseOut(BaseModel):
     leaderboard_visibility: LeaderboardVisibility
     ranking_selection: RankingSelection
     container: ContainerOut
+    #: ``None``: not an interactive phase.
+    interaction: InteractionOut | None = None
+
+    _interaction = field_validator("interaction", mode="before")(effective_interaction)
 
     @field_validator("container", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from backend.challenges.contract import stored_block
 from backend.challenges.models import Case, Centre, Challenge, LabelSet, Phase, Task
 from backend.challenges.spec import ChallengeSpec, PhaseSpec
 from backend.errors import ConflictError, DomainError, NotFoundError
+from backend.interactive.spec import stored_interaction
 from backend.leaderboard.relabel import rescore_on_activation
 from backend.storage import Storage, StorageError, remove_on_rollback
 
@@ -38,6 +39,7 @@ _PHASE_FIELDS = (
     "container",
     "ranking",
     "writeup",
+    "interaction",
 )
 
 
@@ -177,6 +179,9 @@ def apply_spec(session: Session, *, spec: ChallengeSpec, actor: User | None) -> 
             phase_values = {f: getattr(phase_spec, f) for f in _PHASE_FIELDS}
             phase_values["container"] = stored_block(phase_spec.container)
             phase_values.update(phase_spec.stored_settings())
+            phase_values["interaction"] = stored_interaction(
+                phase_spec.interaction, paradigms=task_spec.paradigms
+            )
             phase = phases.get(phase_spec.slug)
             if phase is None:
                 phase = Phase(task_id=task.id, slug=phase_spec.slug, **phase_values)

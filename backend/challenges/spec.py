@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from backend.challenges.contract import ContainerSpec, check_against_memory
 from backend.enums import LeaderboardVisibility, PhaseKind, RankingSelection
 from backend.errors import DomainError
+from backend.interactive.spec import InteractionSpec, check_interaction, check_metric_sets
 from backend.leaderboard.rules import RankingRules
 from backend.writeups.rules import WriteupRules
 
@@ -64,6 +65,8 @@ class PhaseSpec(_Strict):
     sample_cases: list[CaseSpec] = Field(default_factory=list)
     #: The run contract (:mod:`backend.challenges.contract`); absent: the original one.
     container: ContainerSpec | None = None
+    #: Makes the phase interactive (:mod:`backend.interactive.spec`); absent: it is not.
+    interaction: InteractionSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> PhaseSpec:
@@ -106,6 +109,19 @@ class TaskSpec(_Strict):
         slugs = [p.slug for p in self.phases]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"task {self.slug}: phase slugs must be unique")
+        for phase in self.phases:
+            try:
+                check_interaction(
+                    phase.interaction, paradigms=self.paradigms, time_limit_s=phase.time_limit_s
+                )
+            except ValueError as exc:
+                raise ValueError(f"task {self.slug}, phase {phase.slug}: {exc}") from exc
+        try:
+            check_metric_sets(
+                self.metric_sets, phases={p.slug: p.interaction is not None for p in self.phases}
+            )
+        except ValueError as exc:
+            raise ValueError(f"task {self.slug}: {exc}") from exc
         return self
 
 

@@ -14,13 +14,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from backend.enums import LeaderboardVisibility, SubmissionStatus
+from backend.enums import SubmissionStatus
 from backend.leaderboard import repository
 from backend.leaderboard.context import PhaseContext
 from backend.leaderboard.rules import RankingRules
 from backend.leaderboard.schemas import MethodRef, View
 from backend.leaderboard.selection import counted_submissions
 from backend.leaderboard.versions import Versions, versions_of
+from backend.leaderboard.visibility import is_public
 from backend.references import repository as references
 from backend.submissions.lifecycle import FINISHED, KEEPS_BOARD_RESULT
 from backend.teams.models import Team
@@ -87,9 +88,9 @@ def gather(
     )
     counts = repository.entry_counts(session, phase_id=phase.id)
     notes_by_team = writeups.phase_writeups(session, phase_id=phase.id)
-    links_public = (
-        view == "organisers" or phase.leaderboard_visibility == LeaderboardVisibility.PUBLISHED
-    )
+    # The board links a write-up exactly when its reader may open it (writeups.service.pdf_file):
+    # organisers always, everyone once the board itself is public.
+    links_public = view == "organisers" or is_public(phase)
     out: list[Entry] = []
     for team_id, cand in counted.items():
         team = shown.get(team_id)

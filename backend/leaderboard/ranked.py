@@ -18,6 +18,7 @@ from backend.challenges import repository as challenges
 from backend.challenges.models import Task
 from backend.errors import DomainError
 from backend.leaderboard import cache, repository
+from backend.leaderboard import interactive as curves_of
 from backend.leaderboard.context import PhaseContext
 from backend.leaderboard.entries import Entry, gather
 from backend.leaderboard.rules import RankingRules, rules_of
@@ -27,6 +28,7 @@ from backend.teams.models import Team
 from scoring.lesion_sizes import SizeRecord, Stratum, case_counts, from_result, strata_of
 from scoring.ranking import METRIC_DIRECTIONS
 from scoring.ranking.analysis import POOLED, Analysis, analyse
+from scoring.ranking.metrics import Result
 from scoring.results import CaseResult
 
 #: Bootstrap resamples and seed of every board's stability figures (docs/evaluation.md).
@@ -56,6 +58,8 @@ class Ranked:
     active: Versions
     waiting: list[Entry]
     notes: list[str] = field(default_factory=list)
+    #: Interactive phases: each entry's mean Dice-vs-clicks curve (:mod:`.interactive`).
+    curves: curves_of.Curves = field(default_factory=dict)
 
     @property
     def rescoring(self) -> bool:
@@ -105,17 +109,23 @@ def _evaluation_results(
 
 def _results_by_entry(
     session: Session, ctx: PhaseContext, entries: Sequence[Entry]
-) -> tuple[dict[str, dict[str, list[CaseResult]]], list[str]]:
-    """Stored results per entry and paradigm, whole centres only; and notes on dropped ones."""
+) -> tuple[dict[str, dict[str, list[Result]]], list[str]]:
+    """Stored results per entry and paradigm, whole centres only; and notes on dropped ones.
+
+    An interactive phase's are its per-case curves, a plain phase's its lesion-wise scores.
+    """
     centre_of = {c.key: c.centre for c in ctx.cases}
     size = {c: sum(1 for x in ctx.cases if x.centre == c) for c in ctx.centres}
-    stored = _evaluation_results(session, ctx, evaluation_ids=[e.evaluation_id for e in entries])
-    by_entry: dict[str, dict[str, list[CaseResult]]] = {}
+    load = curves_of.evaluation_results if curves_of.is_interactive(ctx) else _evaluation_results
+    stored: Mapping[int, Mapping[str, Sequence[Result]]] = load(
+        session, ctx, evaluation_ids=[e.evaluation_id for e in entries]
+    )
+    by_entry: dict[str, dict[str, list[Result]]] = {}
     notes = []
     for entry in entries:
         by_entry[entry.key] = {}
         for paradigm, results in stored[entry.evaluation_id].items():
-            kept = results
+            kept = list(results)
             counts: dict[str, int] = {}
             for r in results:
                 counts[centre_of[r.case_id]] = counts.get(centre_of[r.case_id], 0) + 1
@@ -232,6 +242,12 @@ def rank_phase(
         )
     results, dropped = _results_by_entry(session, ctx, consistent)
     notes += dropped
+    interactive = curves_of.is_interactive(ctx)
+    sets = (
+        curves_of.metric_sets(ctx.task, paradigms)
+        if interactive
+        else _metric_sets(ctx.task, paradigms)
+    )
     try:
         analysis = analyse(
             results,
@@ -242,13 +258,14 @@ def rank_phase(
             mode=modes.pop(),  # type: ignore[arg-type]
             ties=rules.ties,
             aggregation=rules.scoring_aggregation,
-            metric_sets=_metric_sets(ctx.task, paradigms),
+            metric_sets=sets,
             samples=BOOTSTRAP_SAMPLES,
             seed=BOOTSTRAP_SEED,
         )
     except ValueError as exc:
         raise DomainError(f"cannot rank this phase: {exc}", 409) from exc
-    strata = _strata(ctx, results, paradigms=paradigms, bounds=rules.size_strata_mm3)
+    lesions = curves_of.lesion_view(results)
+    strata = _strata(ctx, lesions, paradigms=paradigms, bounds=rules.size_strata_mm3)
     if any(v is None for p in strata.values() for e in p[POOLED].values() for v in [e]):
         notes.append(
             "lesion-size strata are missing for entries scored before lesion volumes were "
@@ -265,4 +282,7 @@ def rank_phase(
         active=active,
         waiting=waiting,
         notes=notes,
+        curves=curves_of.curves(ctx, results, paradigms=paradigms, pooled=POOLED)
+        if interactive
+        else {},
     )

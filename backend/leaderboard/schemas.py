@@ -157,6 +157,17 @@ class LabelVersionsOut(BaseModel):
     waiting: list[WaitingOut]
 
 
+class CurveOut(BaseModel):
+    """An entry's mean Dice after 0, 1, …, N clicks (interactive phases), in the board's scope."""
+
+    team: str
+    kind: Literal["team", "baseline", "human", "off-the-shelf"]
+    ranked: bool
+    paradigm: str
+    #: ``dice[k]``: the mean over the scope's cases of the Dice with k clicks of each kind.
+    dice: list[float]
+
+
 class Board(BaseModel):
     """A phase's leaderboard for one view and filter."""
 
@@ -177,6 +188,8 @@ class Board(BaseModel):
     label_versions: LabelVersionsOut | None = None
     significance: list[SignificanceOut] = []
     strata_bounds: list[float] = []
+    #: Interactive phases: every entry's mean Dice-vs-clicks curve, in board order.
+    curves: list[CurveOut] = []
 
 
 class TeamRef(BaseModel):

@@ -15,6 +15,7 @@ from backend.leaderboard.schemas import (
     Board,
     Cell,
     Column,
+    CurveOut,
     LabelVersionsOut,
     ReferenceInfo,
     Row,
@@ -25,6 +26,7 @@ from backend.leaderboard.schemas import (
     WaitingOut,
 )
 from backend.leaderboard.versions import Versions
+from scoring.interactive.aggregate import LABELS
 from scoring.ranking import METRIC_DIRECTIONS
 from scoring.ranking.analysis import POOLED, case_keys
 from scoring.ranking.bootstrap import RankingStability
@@ -49,7 +51,7 @@ def _columns(ranking: MetricRanking, paradigm: str, *, prefix: bool) -> list[Col
             key=f"{paradigm}:{m}",
             paradigm=paradigm,
             metric=m,
-            label=f"{paradigm} {m}" if prefix else m,
+            label=f"{paradigm} {LABELS.get(m, m)}" if prefix else LABELS.get(m, m),
             direction=METRIC_DIRECTIONS[m],
         )
         for m in ranking.metrics
@@ -182,6 +184,12 @@ def shape(ranked: Ranked, base: Board, *, centre: str | None, paradigm: str | No
     # Ranked rows by position, then the unranked reference rows.
     rows.sort(key=lambda r: (r.position is None, r.position or 0, r.team))
     order = sorted(ranked.entries, key=lambda e: (not e.ranked, position.get(e.key, 0), e.name))
+    curves = [
+        CurveOut(team=e.name, kind=e.kind, ranked=e.ranked, paradigm=p, dice=curve)
+        for p in paradigms
+        for e in order
+        if (curve := ranked.curves.get(p, {}).get(scope, {}).get(e.key))
+    ]
     return base.model_copy(
         update={
             **common,
@@ -190,6 +198,7 @@ def shape(ranked: Ranked, base: Board, *, centre: str | None, paradigm: str | No
             "rows": rows,
             "notes": notes,
             "significance": _significance(ranked, order, centre),
+            "curves": curves,
             "stability": StabilitySummary(
                 samples=stab.samples,
                 seed=stab.seed,

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("predict.c", "nifti.c")
+SOURCES = ("predict.c", "nifti.c", "interactive.c", "clicks.c")
 DEFAULT_TAG = "podium-example/threshold-model:latest"
 # Unprivileged on purpose: Podium runs every container as a non-root user anyway.
 IMAGE_CHANGES = (
@@ -56,7 +56,7 @@ def compile_binary(out: Path, *, defines: list[str]) -> None:
         raise BuildError("gcc not found: install it (Debian/Ubuntu: apt-get install gcc)")
     command = [gcc, "-static", "-O2", "-Wall", "-Wextra", "-o", str(out)]
     command += [f"-D{d}" for d in defines]
-    command += [str(HERE / s) for s in SOURCES] + ["-lz"]
+    command += [str(HERE / s) for s in SOURCES] + ["-lz", "-lm"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         if "-lz" in result.stderr or "zlib.h" in result.stderr:

@@ -11,6 +11,7 @@
  *   5. candidates under MIN_LESION_VOXELS are noise; the rest are cut at EDGE_FRACTION
  *      of their own contrast, undoing the blur of step 1.
  * Usage: predict [INPUT_DIR [OUTPUT_DIR]]   (defaults /input and /output)
+ *        predict CSV INPUT_DIR OUTPUT_DIR [INBOX]   the interactive mode (interactive.c)
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -18,18 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interactive.h"
+#include "model.h"
 #include "nifti.h"
 
-/* Build-time knobs (gcc -D...), so the demo can field teams of different skill. */
-#ifndef TOLERANCE_HU
-#define TOLERANCE_HU 10.0f
-#endif
-#ifndef MIN_LESION_VOXELS
-#define MIN_LESION_VOXELS 5
-#endif
-#ifndef EDGE_FRACTION
-#define EDGE_FRACTION 0.4f
-#endif
 #define HIST_LO (-20)
 #define HIST_HI 300
 
@@ -130,7 +123,7 @@ static void mark_cavities(const unsigned char *liver, const int d[3], uint32_t *
 }
 
 /* Fills mask with the lesions of one volume; returns how many, or -1 without memory. */
-static int segment(Volume *vol, unsigned char *mask) {
+int segment(Volume *vol, unsigned char *mask, float *liver_intensity_out) {
     const int *d = vol->dim;
     size_t n = (size_t)d[0] * d[1] * d[2];
     float *tmp = malloc(n * sizeof(float));
@@ -142,6 +135,7 @@ static int segment(Volume *vol, unsigned char *mask) {
     }
     box_filter(vol->data, tmp, d);
     float L = liver_intensity(vol->data, n);
+    *liver_intensity_out = L;
     for (size_t i = 0; i < n; i++) {
         float dev = vol->data[i] - L;
         mask[i] = dev <= TOLERANCE_HU && dev >= -TOLERANCE_HU;
@@ -199,6 +193,10 @@ static size_t case_id_length(const char *name) {
 }
 
 int main(int argc, char **argv) {
+    /* The TriALS contract (CSV INPUT_DIR OUTPUT_DIR) is the interactive mode. */
+    if (argc == 4 || argc == 5) {
+        return interactive_main(argv[1], argv[2], argv[3], argc == 5 ? argv[4] : "/clicks");
+    }
     const char *in_dir = argc > 1 ? argv[1] : "/input";
     const char *out_dir = argc > 2 ? argv[2] : "/output";
     DIR *dir = opendir(in_dir);
@@ -235,7 +233,8 @@ int main(int argc, char **argv) {
         size_t n = (size_t)vol.dim[0] * vol.dim[1] * vol.dim[2];
         /* Component labels and queues hold voxel indices in 32 bits. */
         unsigned char *mask = n < UINT32_MAX ? malloc(n) : NULL;
-        int lesions = mask ? segment(&vol, mask) : -1;
+        float liver;
+        int lesions = mask ? segment(&vol, mask, &liver) : -1;
         if (lesions < 0) {
             fprintf(stderr, "error: %s: out of memory for %zu voxels\n", names[c], n);
             failures++;

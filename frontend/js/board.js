@@ -6,6 +6,7 @@
 import { blobPlot } from "./blobplot.js";
 import { boardTable, METRICS, metricName } from "./boardtable.js";
 import { API, api, clear, el, say } from "./common.js";
+import { curvesSection } from "./curves.js";
 import { significanceFigure } from "./sigmap.js";
 import { strataSection } from "./strata.js";
 
@@ -62,7 +63,8 @@ function rulesWords(board) {
 function readingGuide(board) {
   const metricCount = new Set(board.columns.map((c) => c.key)).size;
   const overall = board.centre === null && (board.phase.centres.length > 1);
-  const hasDistances = board.columns.some((c) => METRICS[c.metric]?.distance);
+  const hasDistances = board.columns.some((c) => METRICS[c.metric]?.distance && !METRICS[c.metric]?.interactive);
+  const interactive = board.columns.some((c) => METRICS[c.metric]?.interactive);
   return el(
     "div",
     { class: "board-read", id: "board-reading", role: "note" },
@@ -70,6 +72,9 @@ function readingGuide(board) {
       `Position comes from the Score, a mean rank: lower is better. ${overall ? "Overall, the Score is the mean of the centre scores; each centre score is the mean of the team's ranks on that centre's metrics." : `The Score is the mean of the team's ranks on the ${metricCount} metric columns.`} Each metric cell shows the team's value and, in the badge, its rank on that metric (1 = best). Under every column name it says which way is better.`),
     hasDistances
       ? el("p", { id: "penalty-note" }, "RVD is a ratio; ASSD, RMSD and MSD are in millimetres. Every missed or spurious lesion counts as 9001 in these four (the challenge's penalty), so values in the hundreds or thousands mean missed lesions, not huge distances. The paper prints them as natural logarithms: use the switch below for that view.")
+      : null,
+    interactive
+      ? el("p", { id: "interactive-note" }, "This phase is interactive: every case was predicted with 0, 1, …, N clicks of each kind (lesion and background), each prediction scored as one mask. @AUC is the area under the case's curve over the click counts (one unit per click, so a Dice AUC of N is perfect from the first prediction on), @Final the value after the last click; both are averaged over the cases. ASD and MSD are in millimetres, 9001 where a prediction or the label is empty, so large AUCs mean empty predictions at some click counts. The plot under the table shows how each entry's mean Dice grows with the clicks.")
       : null,
     el("p", {}, "The 95% interval of each value (bootstrap over the test cases) appears when you point at or focus a cell, or for every cell with the switch below. Reference entries (baselines, off-the-shelf models, human readers) are marked; “not ranked” ones are shown for comparison and take no position."),
   );
@@ -179,6 +184,8 @@ export function renderBoard(container, board, options = {}) {
   board.significance.forEach((map, i) => {
     if (map.entries.length > 1) root.append(significanceFigure(map, metricName(map.metric), `sigmap-${mounted}-${i}`));
   });
+  const curves = curvesSection(board);
+  if (curves) root.append(curves);
   const strata = strataSection(board);
   if (strata) root.append(strata);
   root.append(glossary(board));

@@ -15,6 +15,13 @@ export const METRICS = {
   lesion_assd: { name: "ASSD", unit: "mm", what: "average symmetric surface distance per lesion", distance: true },
   lesion_rmsd: { name: "RMSD", unit: "mm", what: "root-mean-square surface distance per lesion", distance: true },
   lesion_msd: { name: "MSD", unit: "mm", what: "maximum surface distance (Hausdorff) per lesion", distance: true },
+  // Interactive phases: per case, the area under the curve over 0…N clicks, or its last point.
+  interactive_dsc_auc: { name: "DSC@AUC", what: "area under the case's Dice-vs-clicks curve (0 to N, one unit per click), mean over cases", interactive: true },
+  interactive_asd_auc: { name: "ASD@AUC", unit: "mm·clicks", what: "area under the case's ASSD-vs-clicks curve of the whole mask, mean over cases", distance: true, interactive: true },
+  interactive_msd_auc: { name: "MSD@AUC", unit: "mm·clicks", what: "area under the case's MSD (Hausdorff) -vs-clicks curve of the whole mask, mean over cases", distance: true, interactive: true },
+  interactive_dsc_final: { name: "DSC@Final", what: "Dice of the whole mask after the last click (0–1), mean over cases", interactive: true },
+  interactive_asd_final: { name: "ASD@Final", unit: "mm", what: "ASSD of the whole mask after the last click, mean over cases", distance: true, interactive: true },
+  interactive_msd_final: { name: "MSD@Final", unit: "mm", what: "MSD (Hausdorff) of the whole mask after the last click, mean over cases", distance: true, interactive: true },
 };
 
 const BETTER = { higher: "↑ higher is better", lower: "↓ lower is better", lower_abs: "↓ closer to 0 is better" };

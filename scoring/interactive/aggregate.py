@@ -74,6 +74,19 @@ _SOURCE: dict[str, tuple[str, str]] = {
 QUANTITIES: tuple[str, ...] = ("counted", *INTERACTIVE_METRICS)
 
 
+def worst_value(metric: str, clicks: float | FloatArray) -> float | FloatArray:
+    """One metric's value for an empty prediction at every click count (elementwise in ``clicks``).
+
+    Examples
+    --------
+    >>> worst_value("interactive_msd_auc", np.array([2.0, 10.0])).tolist()
+    [18002.0, 90010.0]
+    """
+    source, kind = _SOURCE[metric]
+    per_point = 0.0 if source == "dice" else LARGE
+    return per_point * clicks if kind == "auc" else per_point + 0 * clicks
+
+
 def worst_values(clicks: int) -> dict[str, float]:
     """What a team without a scored submission gets: the curve of an empty prediction.
 
@@ -82,10 +95,7 @@ def worst_values(clicks: int) -> dict[str, float]:
     >>> worst_values(10)["interactive_asd_auc"], worst_values(10)["interactive_dsc_final"]
     (90010.0, 0.0)
     """
-    per_point = {"dice": 0.0, "assd": LARGE, "msd": LARGE}
-    return {
-        m: per_point[src] * (clicks if kind == "auc" else 1) for m, (src, kind) in _SOURCE.items()
-    }
+    return {m: float(worst_value(m, clicks)) for m in INTERACTIVE_METRICS}
 
 
 def case_value(result: InteractiveCaseResult, metric: str) -> float:

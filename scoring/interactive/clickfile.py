@@ -25,12 +25,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from scoring.components import Components
 from scoring.errors import CaseInputError
-from scoring.labelcase import LabelCase
 
 Point = tuple[int, int, int]
 
@@ -45,6 +45,19 @@ ALIASES: dict[str, str] = {"tumor": "lesion"}
 
 #: A click file is a few hundred bytes; anything far larger is not one.
 MAX_CLICK_FILE_BYTES = 1 << 20
+
+
+class Labelled(Protocol):
+    """What the checks need of a label (a :class:`~scoring.labelcase.LabelCase`).
+
+    A protocol rather than the class, so that the file format needs no image
+    library: the API checks uploaded click files without SimpleITK.
+    """
+
+    @property
+    def components(self) -> Components:
+        """The label's lesions as 6-connected components."""
+        ...
 
 
 class ClickFileError(CaseInputError):
@@ -147,7 +160,7 @@ def _point(value: Any, *, where: str, shape: Sequence[int] | None, problems: lis
     return point
 
 
-def _label_value(label: LabelCase, point: Point) -> bool:
+def _label_value(label: Labelled, point: Point) -> bool:
     return bool(label.components.component_at(np.asarray([point]))[0])
 
 
@@ -156,7 +169,7 @@ def validate_clicks(
     *,
     count: int,
     shape: Sequence[int] | None = None,
-    label: LabelCase | None = None,
+    label: Labelled | None = None,
     name: str = "click file",
 ) -> ValidatedClicks:
     """Check a parsed click file and return its clicks.
@@ -243,7 +256,7 @@ def read_click_file(
     *,
     count: int,
     shape: Sequence[int] | None = None,
-    label: LabelCase | None = None,
+    label: Labelled | None = None,
 ) -> ValidatedClicks:
     """Read and validate a click file (see :func:`validate_clicks`).
 

@@ -15,22 +15,27 @@ from typing import Literal
 
 import numpy as np
 
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
 from scoring.ranking.metrics import (
     METRIC_SETS,
-    QUANTITIES,
     FloatArray,
+    Result,
     case_quantities,
+    check_clicks,
+    clicks_of,
     metrics_from_sums,
     ranking_keys,
+    table_width,
     worst_metrics,
 )
 from scoring.ranking.ranks import Ties, rank_keys
-from scoring.results import CaseResult, Mode
+from scoring.results import Mode
 
 Aggregation = Literal["dataset", "per_case"]
 
-#: ``submissions[team][paradigm]``: that team's stored results for the phase.
-Submissions = Mapping[str, Mapping[str, Sequence[CaseResult]]]
+#: ``submissions[team][paradigm]``: that team's stored results for the phase (lesion-wise,
+#: or an interactive phase's per-case curves).
+Submissions = Mapping[str, Mapping[str, Sequence[Result]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,9 @@ def prepare(
         raise ValueError("no team to rank")
     if len(set(ranked)) != len(ranked):
         raise ValueError("a team is listed twice")
+    every = [r for per_team in submissions.values() for rs in per_team.values() for r in rs]
+    check_clicks(every)
+    width = table_width(every)
     sets = dict(METRIC_SETS if metric_sets is None else metric_sets)
     for p in paradigms:
         if p not in sets or not sets[p]:
@@ -112,12 +120,12 @@ def prepare(
     present: dict[str, dict[str, np.ndarray]] = {}
     for p in paradigms:
         quantities[p] = {
-            c: np.zeros((len(ranked), len(ids), len(QUANTITIES))) for c, ids in by_centre.items()
+            c: np.zeros((len(ranked), len(ids), width)) for c, ids in by_centre.items()
         }
         present[p] = {c: np.zeros(len(ranked), dtype=bool) for c in by_centre}
         for ti, team in enumerate(ranked):
             results = submissions.get(team, {}).get(p, ())
-            by_id: dict[str, CaseResult] = {}
+            by_id: dict[str, Result] = {}
             for r in results:
                 if r.case_id not in centres:
                     raise ValueError(f"team {team!r}, {p}: case {r.case_id!r} is not a test case")
@@ -133,7 +141,8 @@ def prepare(
                         f"team {team!r}, {p}, centre {c!r}: results for {len(have)} of "
                         f"{len(ids)} cases; store every case (missing ones as status 'missing')"
                     )
-                quantities[p][c][ti] = case_quantities([by_id[i] for i in ids], mode=mode)
+                rows = case_quantities([by_id[i] for i in ids], mode=mode)
+                quantities[p][c][ti] = rows[:, :width]
                 present[p][c][ti] = True
     return CaseTable(
         teams=ranked,
@@ -189,6 +198,7 @@ def metrics_of_sums(
 
     Examples
     --------
+    >>> from scoring.ranking.metrics import QUANTITIES
     >>> s = np.zeros((2, 1, len(QUANTITIES)))
     >>> s[:, :, :4] = [1.0, 0.0, 0.0, 0.5]  # one case of Dice 0.5 each
     >>> m = metrics_of_sums(s, np.array([True, False]), ["lesion_dice_per_case"])
@@ -196,7 +206,9 @@ def metrics_of_sums(
     [[0.5], [0.0]]
     """
     values = metrics_from_sums(sums, metrics)
-    worst = worst_metrics(metrics)
+    # An interactive board's absent teams get the worst curve at the board's own N.
+    clicks = clicks_of(sums) if any(m in INTERACTIVE_METRICS for m in metrics) else None
+    worst = worst_metrics(metrics, clicks=clicks)
     return {m: np.where(present[:, None], values[m], worst[m]) for m in metrics}
 
 

@@ -324,3 +324,30 @@ def test_centre_comparisons_for_organisers(
     ps = [c["p"] for c in body["comparisons"]]
     adjusted = stats.false_discovery_control(ps)
     assert [c["p_adjusted"] for c in body["comparisons"]] == pytest.approx(list(adjusted))
+
+
+def test_a_live_validation_board_links_the_writeups_everyone_may_read(
+    client: TestClient, db_session: Session
+) -> None:
+    # The link follows the PDF's own rule: a public board's readers may open it.
+    seeded = seed_phase(
+        db_session,
+        teams=[TeamSpec(name="Alpha", qualities=[0.9]), TeamSpec(name="Bravo", qualities=[0.6])],
+        centres={"A": 3},
+        kind=PhaseKind.VALIDATION,
+        visibility=LeaderboardVisibility.LIVE,
+    )
+    db_session.add(
+        Writeup(
+            team_id=seeded.teams["Alpha"].id,
+            phase_id=seeded.phase.id,
+            method_name="Alpha-Net",
+            pdf_path="writeups/alpha.pdf",
+            pdf_sha256="0" * 64,
+            pdf_size=10,
+        )
+    )
+    db_session.commit()
+    rows = client.get(f"/api/v1/phases/{seeded.phase.id}/leaderboard").json()["rows"]
+    alpha = next(r for r in rows if r["team"] == "Alpha")
+    assert alpha["method"]["writeup_url"].endswith(f"/writeups/{seeded.teams['Alpha'].id}.pdf")

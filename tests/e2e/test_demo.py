@@ -37,6 +37,8 @@ TEAMS = [
     "Big Lesions Only",
 ]
 BASELINE, HUMAN = "Threshold baseline", "Second reader"
+#: The teams that enter the interactive task (podium/images.py).
+INTERACTIVE_TEAMS = ["Hepatica", "Cautious Lesions", "Wide Net"]
 
 
 def _start(env: dict[str, str]) -> DemoProcess:
@@ -112,6 +114,31 @@ def _board_in_browser(browser: Any, url: str, *, phase: int, screenshot: Path) -
     return list(teams)
 
 
+def _check_interactive(url: str, credentials: dict[str, Any]) -> None:
+    """Both interactive phases ranked every public team; the closed loop's clicks helped."""
+    phases = credentials["interactive_phases"]
+    assert sorted(phases) == ["closed-loop", "static"]
+    headers = {"Authorization": f"Bearer {credentials['organiser_token']}"}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for phase in phases.values():
+            board = client.get(f"/api/v1/phases/{phase}/leaderboard").json()
+            assert sorted(r["team"] for r in board["rows"]) == sorted(INTERACTIVE_TEAMS)
+            assert [c["label"] for c in board["columns"]][:2] == ["DSC@AUC", "ASD@AUC"]
+            assert sorted(c["team"] for c in board["curves"]) == sorted(INTERACTIVE_TEAMS)
+            assert all(len(c["dice"]) == 11 for c in board["curves"])
+        scores = client.get(
+            f"/api/v1/phases/{phases['closed-loop']}/interactive-scores", headers=headers
+        ).json()
+    assert scores["interaction"]["mode"] == "closed_loop"
+    assert len(scores["submissions"]) == 3
+    for entry in scores["submissions"]:
+        curves = [case["dice_curve"] for case in entry["cases"]]
+        assert len(curves) == 6
+        assert all(len(curve) == 11 for curve in curves)
+        first, last = (sum(c[k] for c in curves) / len(curves) for k in (0, -1))
+        assert last >= first, (entry["team"], first, last)
+
+
 def _metric(text: str, line_start: str) -> float:
     for line in text.splitlines():
         if line.startswith(line_start + " "):
@@ -173,13 +200,14 @@ def test_demo_fills_the_board_and_stops_cleanly(
             assert board["rules"]["ties"] == "average"
             assert client.get("/readyz").status_code == 200
             metrics = client.get("/metrics").text
-        # Six teams on Task 1, three on Task 2, a baseline and a second reader on each, and
-        # the one above.
-        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 14
+        # Six teams on Task 1, three on Task 2 and on both interactive phases, a baseline and
+        # a second reader on each validation board, and the one above.
+        assert _metric(metrics, 'podium_submissions{state="succeeded"}') == 20
         assert _metric(metrics, "podium_queue_length") == 0
         # One observation per container attempt (an engine hiccup's retry would add one): the
-        # second readers' masks are scored without a container, so 14 - 2.
-        assert _metric(metrics, "podium_container_seconds_count") >= 12
+        # second readers' masks are scored without a container, so 20 - 2.
+        assert _metric(metrics, "podium_container_seconds_count") >= 18
+        _check_interactive(url, credentials)
 
         screenshot = tmp_path / "leaderboard.png"
         assert _board_in_browser(browser, url, phase=phase, screenshot=screenshot) == order

@@ -109,13 +109,13 @@ def test_challenge_yaml_is_accepted_and_names_existing_files(dataset) -> None:
     spec = parse_challenge_yaml(generated.challenge_file.read_text(encoding="utf-8"))
     assert spec.slug == "trials-demo"
     assert [c.code for c in spec.centres] == ["china", "egypt", "external"]
-    task1, task2 = spec.tasks
+    task1, task2, interactive = spec.tasks
     assert (task1.input_phase, task1.paradigms) == ("venous", ["venous"])
     assert (task2.input_phase, task2.paradigms) == ("noncontrast", ["visible", "combined"])
     assert len(task1.metric_sets["venous"]) == 11
     assert len(task2.metric_sets["visible"]) == 11
     assert len(task2.metric_sets["combined"]) == 6
-    for task in spec.tasks:
+    for task in (task1, task2):
         assert [p.kind.value for p in task.phases] == ["validation", "final"]
         # TriALS-shaped: the paper's average ties; a write-up with every final container.
         assert [p.ranking.ties for p in task.phases] == ["average", "average"]
@@ -131,6 +131,20 @@ def test_challenge_yaml_is_accepted_and_names_existing_files(dataset) -> None:
                 (path,) = case.inputs
                 assert (generated.root / path).is_file()
                 assert task.input_phase in path
+    # The interactive task: both modes on the venous validation cases, TriALS' run contract,
+    # a label set of exactly its cases.
+    assert [(p.slug, p.interaction.mode) for p in interactive.phases if p.interaction] == [
+        ("static", "static"),
+        ("closed-loop", "closed_loop"),
+    ]
+    for phase in interactive.phases:
+        assert [c.key for c in phase.cases] == generated.keys("validation")
+        assert phase.container is not None
+        assert phase.container.input_name == "{case}_0000{ext}"
+        assert all("images/venous/" in c.inputs[0] for c in phase.cases)
+    (folder,) = interactive.labels.values()
+    labelled = sorted(p.name for p in (generated.root / folder).iterdir())
+    assert labelled == sorted(f"{k}.nii.gz" for k in generated.keys("validation"))
 
 
 @pytest.mark.parametrize(

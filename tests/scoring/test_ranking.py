@@ -12,6 +12,7 @@ import pytest
 from scipy.stats import kendalltau, rankdata
 
 from scoring.aggregate import DATASET_METRICS, dataset_metrics
+from scoring.interactive.aggregate import INTERACTIVE_METRICS
 from scoring.ranking import (
     DETECTION_METRICS,
     FULL_METRICS,
@@ -90,14 +91,16 @@ def test_metric_sets_and_directions() -> None:
         "visible": FULL_METRICS,
         "combined": DETECTION_METRICS,
     }
-    assert set(DETECTION_METRICS) < set(FULL_METRICS) == set(METRIC_DIRECTIONS)
+    # The lesion-wise metrics, and the interactive phases' six curve metrics.
+    assert set(DETECTION_METRICS) < set(FULL_METRICS)
+    assert set(METRIC_DIRECTIONS) == {*FULL_METRICS, *INTERACTIVE_METRICS}
     higher = {m for m, d in METRIC_DIRECTIONS.items() if d == "higher"}
-    assert higher == set(DETECTION_METRICS)
+    assert higher == {*DETECTION_METRICS, "interactive_dsc_auc", "interactive_dsc_final"}
     assert METRIC_DIRECTIONS["lesion_rvd"] == "lower_abs"
 
 
 def test_worst_values() -> None:
-    assert set(WORST_VALUES) == set(DATASET_METRICS)
+    assert set(WORST_VALUES) == {*DATASET_METRICS, *INTERACTIVE_METRICS}
     assert WORST_VALUES["lesion_dice_per_case"] == WORST_VALUES["lesion_dice_global"] == 0.0
     assert WORST_VALUES["lesion_precision"] == WORST_VALUES["lesion_recall_greater_zero"] == 0.0
     assert WORST_VALUES["lesion_voe"] == 1.0

@@ -8,7 +8,10 @@ import importlib
 import pytest
 
 MODULES = [
+    "worker.interactive.protocol",
     "worker.runner.base",
+    "worker.runner.channel",
+    "worker.runner.docker_channel",
     "worker.runner.imagestore",
     "worker.runner.outbox",
     "worker.runner.users",

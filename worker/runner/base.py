@@ -12,11 +12,13 @@ Two kinds of failure leave a run, and they are treated differently upstream:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from backend.challenges.contract import ENGINE_SHM_MB, RootPolicy
+from worker.runner.channel import RunChannel
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -163,6 +165,21 @@ class RunSpec:
         :meth:`command`).
     shm_bytes
         Size of ``/dev/shm`` (a tmpfs whose pages count in the memory limit).
+    output_depth
+        How much of ``/output`` is copied out after the run: 1 its top-level
+        files, 2 also the files of its top-level folders (an interactive
+        phase's ``<case>/<case>_<k>.nii.gz``), 0 nothing (a closed loop, whose
+        driver fetched each prediction when it was signalled).
+    inbox_dir, inbox_mount
+        A host folder mounted read-only at ``inbox_mount``: what the worker
+        hands the container while it runs (a closed loop's clicks).
+    driver
+        Called with a :class:`~worker.runner.channel.RunChannel` once the
+        container has started, while it runs. It returns ``None`` when the run
+        ended without it (the container exited, the time limit came), or the
+        seconds the container may take to exit now that the worker is done
+        with it; one that does not is stopped without counting as a failure
+        (:attr:`RunResult.stopped`).
     """
 
     name: str
@@ -175,6 +192,10 @@ class RunSpec:
     replaces: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     shm_bytes: int = ENGINE_SHM_MB * MIB
+    output_depth: int = 1
+    inbox_dir: Path | None = None
+    inbox_mount: str = "/inbox"
+    driver: Callable[[RunChannel], float | None] | None = None
 
     def command(self) -> list[str] | None:
         """The command handed to the engine; ``None`` runs the image's own.
@@ -222,6 +243,9 @@ class RunResult:
     output_notes
         Entries of ``/output`` that were not copied out (symlinks, directories,
         devices, oversized files), one sentence each.
+    stopped
+        The run's driver had all it needed and the worker stopped a container
+        that did not exit by itself: not the team's failure.
     """
 
     exit_code: int
@@ -231,6 +255,7 @@ class RunResult:
     log: str
     log_bytes: int
     output_notes: tuple[str, ...] = ()
+    stopped: bool = False
 
     def failure(self, limits: RunLimits) -> SubmissionFailure | None:
         """The participant fault this run shows, if any.
@@ -238,8 +263,11 @@ class RunResult:
         Timeout beats OOM beats the exit code, since a killed container's exit
         code (137) only repeats why it was killed. When the log shows that a
         process or thread could not be started, the message names the process
-        limit, which is then the likely cause.
+        limit, which is then the likely cause. A container the worker stopped
+        after its driver finished has not failed.
         """
+        if self.stopped and not self.timed_out:
+            return None
         if self.timed_out:
             return SubmissionFailure(
                 "timeout",

@@ -52,6 +52,7 @@ from worker.runner.base import (
     SubmissionFailure,
 )
 from worker.runner.cpus import CpuShare
+from worker.runner.docker_channel import drive, inbox_mounts
 from worker.runner.imagestore import ImageStore
 from worker.runner.outbox import ensure_keeper_image, unpack_outputs
 from worker.runner.users import needs_account_files, run_user
@@ -274,13 +275,17 @@ class DockerRunner:
             reader.start()
             started = time.monotonic()
             container.start()
-            timed_out = False
+            timed_out = stopped = False
+            # A closed loop's driver talks to the container while it runs.
+            finished, wait_s = drive(
+                spec, client=self.client, container=container, keeper=keeper, started=started
+            )
             try:
-                container.wait(timeout=spec.limits.wall_seconds)
+                container.wait(timeout=wait_s)
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 container.reload()
                 if container.status == "running":
-                    timed_out = True
+                    stopped, timed_out = finished, not finished
                     # It may exit on its own between the check and the kill (409).
                     with contextlib.suppress(docker.errors.APIError):
                         container.kill()
@@ -289,15 +294,7 @@ class DockerRunner:
             reader.join(timeout=10)
             container.reload()
             state = container.attrs["State"]
-            chunks, _ = keeper.get_archive("/output")
-            try:
-                notes = unpack_outputs(
-                    chunks, destination=spec.output_dir, max_total_bytes=spec.limits.output_bytes
-                )
-            except OSError as exc:  # our disk (full, unwritable), not the team's outputs
-                raise InfrastructureError(
-                    f"cannot copy /output out to {spec.output_dir}: {exc.strerror or exc}"
-                ) from exc
+            notes = self._copy_out(spec, keeper) if spec.output_depth > 0 else []
         return RunResult(
             exit_code=int(state.get("ExitCode", -1)),
             timed_out=timed_out,
@@ -306,7 +303,23 @@ class DockerRunner:
             log=log.text(),
             log_bytes=log.total,
             output_notes=tuple(notes),
+            stopped=stopped,
         )
+
+    @staticmethod
+    def _copy_out(spec: RunSpec, keeper: Any) -> list[str]:
+        chunks, _ = keeper.get_archive("/output")
+        try:
+            return unpack_outputs(
+                chunks,
+                destination=spec.output_dir,
+                max_total_bytes=spec.limits.output_bytes,
+                depth=spec.output_depth,
+            )
+        except OSError as exc:  # our disk (full, unwritable), not the team's outputs
+            raise InfrastructureError(
+                f"cannot copy /output out to {spec.output_dir}: {exc.strerror or exc}"
+            ) from exc
 
     @staticmethod
     def _follow_logs(stream: Iterator[bytes], log: LogCapture) -> None:
@@ -355,6 +368,7 @@ class DockerRunner:
                     "/input", str(spec.input_dir.resolve()), type="bind", read_only=True
                 ),
                 docker.types.Mount("/output", volume_name, type="volume", no_copy=True),
+                *inbox_mounts(spec),
             ],
             "tmpfs": {
                 # An image's VOLUMEs would be writable, uncapped volumes on the host's disk.

@@ -133,9 +133,9 @@ def _kind(member: tarfile.TarInfo) -> str:
 
 
 def unpack_outputs(
-    chunks: Iterable[bytes], *, destination: Path, max_total_bytes: int
+    chunks: Iterable[bytes], *, destination: Path, max_total_bytes: int, depth: int = 1
 ) -> list[str]:
-    """Write the regular top-level files of an ``/output`` archive to ``destination``.
+    """Write the regular files of an ``/output`` archive to ``destination``.
 
     Parameters
     ----------
@@ -146,6 +146,10 @@ def unpack_outputs(
     max_total_bytes
         The output cap; a stream claiming more is refused (the tmpfs cannot
         hold more, so this only guards against a misbehaving engine).
+    depth
+        1: only the top-level files; 2: also the files in top-level folders
+        (``/output/<case>/<file>``, an interactive phase's layout). Folders
+        are created here, never followed; deeper entries are reported.
 
     Returns
     -------
@@ -162,21 +166,25 @@ def unpack_outputs(
                     f"/output holds more than {MAX_ENTRIES} entries; the rest were not read."
                 )
                 break
-            parts = member.name.strip("/").split("/")
-            if len(parts) == 1:
-                continue  # the output directory itself
-            if len(parts) > 2:
-                continue  # inside a subdirectory, which is reported once itself
-            name = parts[1]
+            parts = member.name.strip("/").split("/")[1:]
+            if not parts or len(parts) > depth:
+                continue  # the output directory itself, or inside a folder reported itself
+            name = "/".join(parts)
+            if not all(SAFE_NAME.match(p) for p in parts):
+                notes.append(
+                    f"/output/{name!r} was ignored: file and folder names may only use "
+                    "letters, digits, '.', '_' and '-'."
+                )
+                continue
+            target = destination.joinpath(*parts)
+            if member.isdir() and len(parts) < depth:
+                target.mkdir(exist_ok=True)  # a folder the layout has; its files follow
+                continue
             if not member.isreg():
                 notes.append(f"/output/{name} was ignored: it is {_kind(member)}.")
                 continue
-            if not SAFE_NAME.match(name):
-                notes.append(
-                    f"/output/{name!r} was ignored: file names may only use letters, "
-                    "digits, '.', '_' and '-'."
-                )
-                continue
+            if not target.parent.is_dir():
+                continue  # in a folder that was not copied (and was reported)
             written += member.size
             if written > max_total_bytes:
                 raise RuntimeError(
@@ -185,7 +193,7 @@ def unpack_outputs(
             source = tar.extractfile(member)
             if source is None:  # pragma: no cover - isreg() members always have data
                 continue
-            with (destination / name).open("xb") as target:
+            with target.open("xb") as out:
                 while block := source.read(_ARCHIVE_CHUNK):
-                    target.write(block)
+                    out.write(block)
     return notes

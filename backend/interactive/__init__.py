@@ -1,0 +1,1 @@
+"""Interactive (click-based) phases: their ``interaction:`` block, click files and results."""
