@@ -54,8 +54,25 @@ TEAM = {"email": "team@example.org", "password": "a long team password", "displa
 TERMINAL = {"succeeded", "failed", "failed_preflight", "error", "cancelled"}
 #: Healthy within the start period each service declares (compose file or image), plus
 #: one probe interval of slack: a probe that starts just inside the period ends after it.
-START_PERIODS = {"postgres": 10, "redis": 10, "api": 120, "worker-gpu0": 120, "scheduler": 120}
-INTERVALS = {"postgres": 5, "redis": 5, "api": 10, "worker-gpu0": 15, "scheduler": 15}
+#: Each service's health check as its image declares it (docker/Dockerfile.*, the compose file).
+START_PERIODS = {
+    "postgres": 10,
+    "redis": 10,
+    "api": 120,
+    "registry": 20,
+    "worker-gpu0": 120,
+    "notifier": 120,
+    "scheduler": 120,
+}
+INTERVALS = {
+    "postgres": 5,
+    "redis": 5,
+    "api": 10,
+    "registry": 15,
+    "worker-gpu0": 15,
+    "notifier": 15,
+    "scheduler": 15,
+}
 
 
 @pytest.fixture(scope="module")

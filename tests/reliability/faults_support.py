@@ -234,6 +234,27 @@ def wait_for_file(path: Path, *, timeout: float = 60.0, worker: Worker | None = 
         time.sleep(0.05)
 
 
+def wait_for_retake(
+    pauses: Path, stage: str, submission_id: int, *, timeout: float = 60.0, worker: Worker | None
+) -> Path:
+    """Wait until a later attempt than the first reaches ``stage``; returns its pause file.
+
+    Usually attempt 2 (the redelivery); an engine hiccup on the way (retried as an
+    infrastructure error) makes it a later one, which is just as good.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        later = [p for p in pauses.glob(f"{stage}-{submission_id}-*") if not p.name.endswith("-1")]
+        if later:
+            return later[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"no attempt after the first reached {stage}"
+                + (f"\n{worker.text()}" if worker else "")
+            )
+        time.sleep(0.05)
+
+
 def finished_lines(workers: Iterable[Worker], submission_id: int) -> list[str]:
     """The ``evaluation.finished`` log lines of one submission across workers.
 

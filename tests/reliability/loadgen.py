@@ -162,6 +162,11 @@ def api_server(database_url: str, *, data_root: Path) -> Iterator[str]:
         "warning",
         "--backlog",
         "1024",
+        # Longer than the run: with uvicorn's 5 s default, a client reusing a connection
+        # the server is closing at that moment gets "Server disconnected" (a keep-alive
+        # race every HTTP client meets, not an API failure).
+        "--timeout-keep-alive",
+        "65",
     ]
     server = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
     base = f"http://127.0.0.1:{port}"

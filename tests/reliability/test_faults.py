@@ -34,6 +34,7 @@ from tests.reliability.faults_support import (
     ledger,
     leftovers,
     wait_for_file,
+    wait_for_retake,
     wait_terminal,
 )
 from tests.support.images import shell_image
@@ -148,14 +149,15 @@ def test_a_worker_killed_at_any_stage_ends_the_submission_exactly_once(
     worker.kill_pool_process()
     if stage != "container":
         # The redelivery takes over as attempt 2 and reaches the same point: let it go.
-        second = pauses / f"{stage}-{submission_id}-2"
-        wait_for_file(second, worker=worker)
-        second.unlink()
+        wait_for_retake(pauses, stage, submission_id, worker=worker).unlink()
 
     pool.assert_exactly_once(docker_client, [submission_id])
     found = ledger(pool.context, submission_id)
-    assert found.attempt == 2
-    assert found.audit_actions == ["submission.recovered"]
+    # One takeover; an engine hiccup on the way is retried as ours (an attempt and an audit
+    # event each), never charged to the team.
+    retries = found.audit_actions.count("submission.retry")
+    assert found.attempt == 2 + retries
+    assert found.audit_actions == ["submission.recovered"] + ["submission.retry"] * retries
     stored = pool.world.data_root / "predictions" / str(submission_id)
     predictions = sorted(p.name for p in stored.iterdir())
     assert predictions == ["case_000.nii.gz", "case_001.nii.gz"]  # stored once, no partials

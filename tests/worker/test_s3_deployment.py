@@ -173,6 +173,10 @@ def test_api_and_two_workers_share_only_the_bucket(
                     )
                     assert answer.status_code == 201, answer.text
                     ids.append(answer.json()["id"])
+                    # The second goes out once a worker holds the first (one task per
+                    # worker at a time), so the other worker is the one free to take it.
+                    if len(ids) == 1:
+                        _wait_started(client, team, ids[0], workers)
                 rows = [_wait_done(client, team, i, workers) for i in ids]
                 assert [r["status"] for r in rows] == ["succeeded", "succeeded"], rows
                 # A public sample case comes back out of the bucket through the API.
@@ -207,6 +211,17 @@ def test_api_and_two_workers_share_only_the_bucket(
 def _promote(engine, email: str) -> None:
     with engine.begin() as connection:
         connection.execute(update(User).where(User.email == email).values(role=Role.ORGANISER))
+
+
+def _wait_started(client: TestClient, team: dict[str, str], submission_id: int, workers) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row = client.get(f"/api/v1/submissions/{submission_id}", headers=team).json()
+        if row["status"] != "queued":
+            return
+        time.sleep(0.2)
+    logs = "\n".join(w.text()[-2000:] for w in workers)
+    raise AssertionError(f"submission {submission_id} was never taken\n{logs}")
 
 
 def _wait_done(client: TestClient, team: dict[str, str], submission_id: int, workers) -> dict:
