@@ -81,16 +81,16 @@ def _case_predictions(case: str, folder: Path) -> list[Path]:
     label = LabelCase.read(SAMPLE / "labels" / f"{case}.nii.gz", case_id=case)
     clicks = static_clicks(label, ClickSettings())
     comps = label.components
-    found = np.zeros(comps.labels.shape, dtype=bool)
-    ox, oy, oz = comps.offset
-    sx, sy, sz = comps.labels.shape
+    box = comps.box(range(1, comps.count + 1))
+    (x0, x1), (y0, y1), (z0, z1) = box
+    found: set[int] = set()
     paths = []
     for k in range(11):
         if k:
-            x, y, z = clicks.lesion[k - 1]
-            found |= comps.labels == comps.labels[x - ox, y - oy, z - oz]
+            found.add(int(comps.component_at(np.asarray([clicks.lesion[k - 1]]))[0]))
         current = pred_zyx.copy()
-        current[oz : oz + sz, oy : oy + sy, ox : ox + sx] |= found.transpose(2, 1, 0)
+        if found:
+            current[z0:z1, y0:y1, x0:x1] |= comps.mask(sorted(found), box).transpose(2, 1, 0)
         paths.append(_write(folder / f"{case}_{k}.nii.gz", current.astype(np.uint8), label_image))
     return paths
 
