@@ -220,6 +220,8 @@ def _epoch(stamp: str) -> float:
 def new_stack(*, cli: list[str], base: dict[str, str], tag: str, workdir: Path, name: str) -> Stack:
     """A stack with fresh secrets, its own data root (uid 10001) and a free port."""
     project = f"podiumci{uuid.uuid4().hex[:6]}{name}"
+    port = free_port()
+    registry_port = free_port(port + 1)  # nothing listens on port yet: start past it
     data_root = Path("/var/tmp") / f"{project}-data"
     data_root.mkdir(mode=0o755)
     os.chown(data_root, 10001, 10001)
@@ -233,7 +235,11 @@ def new_stack(*, cli: list[str], base: dict[str, str], tag: str, workdir: Path, 
         "REDIS_PASSWORD": uuid.uuid4().hex,
         "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
         "PODIUM_BIND": "127.0.0.1",
-        "PODIUM_PORT": str(free_port()),
+        "PODIUM_PORT": str(port),
+        # Each stack's registry on a port of its own (two stacks run side by side here).
+        "PODIUM_REGISTRY_PORT": str(registry_port),
+        "PODIUM_REGISTRY_HOST": f"127.0.0.1:{registry_port}",
+        "PODIUM_REGISTRY_REALM": f"http://127.0.0.1:{port}/api/v1/registry/token",
         # Two cores here: the engine refuses a larger CPU share than the machine has.
         "PODIUM_RUN_CPUS": "1",
         "PODIUM_HEARTBEAT_S": "2",
