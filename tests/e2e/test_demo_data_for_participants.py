@@ -45,5 +45,5 @@ def test_demo_data_runs_without_pyyaml(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     spec = parse_challenge_yaml((out / "trials-demo.yaml").read_bytes())
-    assert [t.slug for t in spec.tasks] == ["task1", "task2"]
+    assert [t.slug for t in spec.tasks] == ["task1", "task2", "interactive"]
     assert all((out / case.inputs[0]).is_file() for case in spec.tasks[0].phases[0].cases)

@@ -24,10 +24,10 @@ from backend.submissions.models import Submission
 from tests.support.celery_worker import CeleryWorker
 from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import build_image, shell_image
+from tests.support.redeliver import redelivered
 from tests.support.registry_world import blobs_fetched
 from tests.support.worker import dispose, make_context, worker_env
 from tests.support.world import make_world
-from worker.evaluation import evaluate
 from worker.images import image_store
 from worker.input_cache import worker_input_cache
 from worker.plan import phase_work
@@ -75,7 +75,7 @@ def test_the_next_run_finds_its_image_pulled_and_its_inputs_local(
     context = make_context(prefetch=True)
     first, second, digest = _two_queued(world, world.logged_in(tmp_path, "a"), host_docker)
 
-    assert evaluate(first, context=context).status == "succeeded"
+    assert redelivered(first, context).status == "succeeded"
     assert prefetcher(context).join(timeout=120)
     # While the first ran: the second's image pulled by its pinned digest, and cached ...
     entry = image_store(context).index.snapshot()[digest]
@@ -93,7 +93,7 @@ def test_the_next_run_finds_its_image_pulled_and_its_inputs_local(
     for key in keys:
         (context.settings.data_root / key).unlink()
     offset = world.registry.log_path.stat().st_size
-    assert evaluate(second, context=context).status == "succeeded"
+    assert redelivered(second, context).status == "succeeded"
     assert blobs_fetched(world.registry, offset) == set()
     assert _row(context, second).message == "Scored 2 of 2 cases."
 
@@ -112,7 +112,7 @@ def test_a_failed_prefetch_costs_the_next_submission_nothing(
 
     # The first run's image is cached; the registry is down while it runs.
     with world.registry.down(), capture_logs() as logs:
-        assert evaluate(first, context=context).status == "succeeded"
+        assert redelivered(first, context).status == "succeeded"
         assert prefetcher(context).join(timeout=120)
     failed = [e for e in logs if e["event"] == "prefetch.failed"]
     assert [e["submission"] for e in failed] == [second]
@@ -125,7 +125,7 @@ def test_a_failed_prefetch_costs_the_next_submission_nothing(
     )
 
     # Its own run takes the usual path: pulled then, scored, charged once as usual.
-    assert evaluate(second, context=context).status == "succeeded"
+    assert redelivered(second, context).status == "succeeded"
     row = _row(context, second)
     assert (row.attempt, row.failure_class or "") == (1, "")
     with context.session_factory() as session:
@@ -147,7 +147,7 @@ def test_a_prefetch_keeps_to_the_budget_and_never_evicts_the_running_image(
         world, world.logged_in(tmp_path, "a"), host_docker, first_script=COPY_INPUTS + "; sleep 2"
     )
     with capture_logs() as logs:
-        assert evaluate(first, context=context).status == "succeeded"
+        assert redelivered(first, context).status == "succeeded"
         assert prefetcher(context).join(timeout=120)
     events = [e["event"] for e in logs]
     first_key = _row(context, first).manifest_digest
@@ -165,7 +165,7 @@ def test_without_prefetch_nothing_is_readied(registry_setup, host_docker, tmp_pa
     world, make_context = registry_setup
     context = make_context()  # PODIUM_PREFETCH=false
     first, _, digest = _two_queued(world, world.logged_in(tmp_path, "a"), host_docker)
-    assert evaluate(first, context=context).status == "succeeded"
+    assert redelivered(first, context).status == "succeeded"
     assert prefetcher(context).join(timeout=5)
     assert digest not in image_store(context).index.snapshot()
     folder = worker_input_cache(context.settings).folder

@@ -29,6 +29,7 @@ from backend.submissions.models import CaseScore, Evaluation, Submission
 from tests.support.engines import ENGINE_NAMES, engine_client
 from tests.support.images import build_image, shell_image
 from tests.support.proxy import proxy
+from tests.support.redeliver import redelivered
 from tests.support.registry import delete_tag
 from tests.support.registry_world import blobs_fetched
 from worker.evaluation import evaluate
@@ -81,7 +82,7 @@ def test_a_pushed_image_is_pulled_by_digest_cached_and_scored(
     )
     world.registry.garbage_collect()
 
-    assert evaluate(by_tag, context=context).status == "succeeded"
+    assert redelivered(by_tag, context).status == "succeeded"
     scores = _scores(context, by_tag)
     for key in world.scoring.case_keys:
         assert scores[(world.scoring.case_pks[key], "visible")]["dice"] == 1.0
@@ -92,7 +93,7 @@ def test_a_pushed_image_is_pulled_by_digest_cached_and_scored(
     used = entry.last_used
 
     # The same digest again: served from the cache, scored identically.
-    assert evaluate(by_digest, context=context).status == "succeeded"
+    assert redelivered(by_digest, context).status == "succeeded"
     assert _scores(context, by_digest).keys() == scores.keys()
     (again,) = CacheIndex(context.settings.scratch_dir / "image-cache").snapshot().values()
     assert again.last_used > used
@@ -137,16 +138,16 @@ def test_the_cache_keeps_queued_images_and_evicts_least_recently_used(
     store = image_store(context)
     pinned = f"{world.registry.address}/{world.challenge}/{world.people['a'].team_slug}"
 
-    assert evaluate(one_a, context=context).status == "succeeded"
+    assert redelivered(one_a, context).status == "succeeded"
     # one_b (same image) and two are still queued here: nothing is evicted.
     assert set(store.index.snapshot()) == {first}
-    assert evaluate(two, context=context).status == "succeeded"
+    assert redelivered(two, context).status == "succeeded"
     # The second image is queued nowhere any more and over budget: it goes, the first stays.
     assert set(store.index.snapshot()) == {first}
     assert docker_client.api.inspect_image(f"{pinned}@{first}")
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.api.inspect_image(f"{pinned}@{second}")
-    assert evaluate(one_b, context=context).status == "succeeded"
+    assert redelivered(one_b, context).status == "succeeded"
     assert store.index.snapshot() == {}
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.api.inspect_image(f"{pinned}@{first}")
@@ -182,7 +183,7 @@ def test_a_stalled_pull_is_cut_and_a_slow_one_is_not(
         # Slow but moving: not cut, although it lasts several times the stall limit.
         slow.stall_after, slow.stalled = None, False
         started = time.monotonic()
-        assert evaluate(sid, context=context).status == "succeeded"
+        assert redelivered(sid, context).status == "succeeded"
         assert time.monotonic() - started > 2 * stall_s
         pulled = f"{slow.address}/{world.challenge}/{world.people['a'].team_slug}@{digest}"
         assert pulled in docker_client.api.inspect_image(pulled)["RepoDigests"]
@@ -253,9 +254,9 @@ def test_a_teams_next_image_reuses_the_layers_it_shares(
         )
     (shared,) = [layer["digest"] for layer in manifest.body["layers"]]
 
-    assert evaluate(v1, context=context).status == "succeeded"
+    assert redelivered(v1, context).status == "succeeded"
     offset = world.registry.log_path.stat().st_size
-    assert evaluate(v2, context=context).status == "succeeded"
+    assert redelivered(v2, context).status == "succeeded"
     fetched = blobs_fetched(world.registry, offset)
     assert shared not in fetched  # the layer v1 brought is not downloaded again
     assert len(fetched) == 2  # v2's config and its one new layer
