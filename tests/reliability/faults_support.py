@@ -234,22 +234,33 @@ def wait_for_file(path: Path, *, timeout: float = 60.0, worker: Worker | None = 
         time.sleep(0.05)
 
 
-def wait_for_retake(
-    pauses: Path, stage: str, submission_id: int, *, timeout: float = 60.0, worker: Worker | None
-) -> Path:
-    """Wait until a later attempt than the first reaches ``stage``; returns its pause file.
+def wait_for_stage(
+    pauses: Path,
+    stage: str,
+    submission_id: int,
+    *,
+    after: int = 0,
+    timeout: float = 60.0,
+    worker: Worker | None,
+) -> tuple[Path, int]:
+    """Wait until an attempt later than ``after`` pauses at ``stage``: its file and number.
 
-    Usually attempt 2 (the redelivery); an engine hiccup on the way (retried as an
+    Usually attempt ``after + 1``; an engine hiccup on the way (retried as an
     infrastructure error) makes it a later one, which is just as good.
     """
     deadline = time.monotonic() + timeout
     while True:
-        later = [p for p in pauses.glob(f"{stage}-{submission_id}-*") if not p.name.endswith("-1")]
-        if later:
-            return later[0]
+        found = sorted(
+            (int(p.name.rsplit("-", 1)[1]), p)
+            for p in pauses.glob(f"{stage}-{submission_id}-*")
+            if int(p.name.rsplit("-", 1)[1]) > after
+        )
+        if found:
+            attempt, path = found[0]
+            return path, attempt
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"no attempt after the first reached {stage}"
+                f"no attempt after {after} reached {stage}"
                 + (f"\n{worker.text()}" if worker else "")
             )
         time.sleep(0.05)
