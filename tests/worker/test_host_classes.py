@@ -20,6 +20,7 @@ from backend.submissions import repository as subs
 from backend.submissions.models import Submission
 from tests.support.celery_worker import CeleryWorker
 from tests.support.images import shell_image
+from tests.support.redeliver import redelivered
 from tests.support.world import make_world
 from worker.evaluation import evaluate
 from worker.host import HostFacts, detect
@@ -88,7 +89,7 @@ def test_a_cpu_phase_on_a_gpu_worker_runs_without_device_requests(worker_context
     worker_context.settings = worker_context.settings.model_copy(update={"gpus": "0"})
     worker_context.host = HostFacts(gpu_ids=("0",), nvidia_runtime=True)
     _, sid = _world(worker_context, docker_client, gpu=False)
-    assert evaluate(sid, context=worker_context).status == "succeeded"
+    assert redelivered(sid, worker_context).status == "succeeded"
     assert runner.specs
     assert all(spec.gpus == () for spec in runner.specs)
 
