@@ -156,7 +156,9 @@ def check_load(run: LoadRun, *, docker_client: Any) -> None:
             assert row.failure_class in {"timeout", "nonzero_exit"}, row.message
             assert "can't fork" in row.log_tail
         elif kind == "memory_hog":
-            assert row.failure_class == "out_of_memory", row.message
+            # Contained either way: on a starved machine the 5 s limit can come before
+            # 300 MB of /dev/zero (the classification itself: test_runner_sandbox.py).
+            assert row.failure_class in {"out_of_memory", "timeout"}, row.message
         else:
             assert row.failure_class == "nonzero_exit", row.message
             assert "REACHED" not in row.log_tail
