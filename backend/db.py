@@ -6,10 +6,12 @@ repositories only flush.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -77,6 +79,16 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def loads_json(text: str | bytes) -> Any:
+    """Decode a JSON column: orjson (about 4× the standard library's speed on the
+    leaderboard's tens of thousands of case results), the standard library for what orjson
+    refuses (``NaN`` and ``Infinity``, which :func:`json.dumps` writes)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
 
@@ -87,6 +99,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     **kwargs
         Passed to :func:`sqlalchemy.create_engine`.
     """
+    kwargs.setdefault("json_deserializer", loads_json)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":

@@ -126,5 +126,5 @@ class CaseResult:
         >>> r.penalty_count
         1
         """
-        known = set(cls.__dataclass_fields__)
+        known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})

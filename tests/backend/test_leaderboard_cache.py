@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from backend.config import Settings
 from backend.db import make_session_factory
 from backend.jobs import RecordingJobQueue
 from backend.leaderboard import cache
-from backend.leaderboard.cache import BoardCache, leaderboard_changed
+from backend.leaderboard.cache import BoardCache, collection_paused, leaderboard_changed
 from backend.main import create_app
 from backend.submissions import repository as subs_repo
 from tests.backend.leaderboard_seed import TeamSpec, case_result, seed_phase
@@ -100,3 +102,41 @@ def test_a_bump_committed_by_another_engine_invalidates_the_api_cache(
             session.commit()
         after = client.get(url).json()
         assert [r["team"] for r in after["rows"]] == ["Bravo", "Alpha"]
+
+
+def test_a_build_runs_without_the_cycle_collector_and_gives_it_back() -> None:
+    c = BoardCache()
+    seen: list[bool] = []
+    assert gc.isenabled()
+    c.get_or_build("k", 1, lambda: seen.append(gc.isenabled()))
+    assert seen == [False]
+    assert gc.isenabled()
+
+    # Overlapping builds (two request threads): back on only when the last one ends.
+    first_in, second_done, release = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> None:
+        first_in.set()
+        release.wait(5)
+
+    worker = threading.Thread(target=c.get_or_build, args=("slow", 1, slow))
+    worker.start()
+    assert first_in.wait(5)
+    c.get_or_build("fast", 1, second_done.set)
+    assert second_done.is_set()
+    assert not gc.isenabled()  # the slow build is still running
+    release.set()
+    worker.join(5)
+    assert gc.isenabled()
+
+    # A build that fails gives it back too; a process that turned it off keeps it off.
+    with pytest.raises(RuntimeError):
+        c.get_or_build("boom", 1, lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
