@@ -68,10 +68,8 @@ Scored = tuple[str, dict[str, "CaseResult"], dict[str, str]]
 def _score(task: Task) -> Scored:
     from scoring.errors import CaseInputError  # noqa: PLC0415 (deferred: fast start)
     from scoring.labelcase import LabelCase, read_cached  # noqa: PLC0415
-    from scoring.memory import keep_freed_memory  # noqa: PLC0415
     from scoring.metrics import score_prediction  # noqa: PLC0415
 
-    keep_freed_memory()  # this process reads volume after volume: keep their pages
     prepared: dict[str, LabelCase] = {}
     problems: dict[str, str] = {}
     for name, path in task.labels:

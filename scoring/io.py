@@ -34,6 +34,7 @@ from scoring.errors import CaseInputError
 from scoring.formats import EXTENSIONS
 from scoring.geometry import Geometry
 from scoring.neighbourhoods import Piece, find_pieces
+from scoring.nifti import read_voxels
 from scoring.results import Mode
 
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
@@ -101,13 +102,14 @@ class LesionMask:
         return np.ascontiguousarray(box.transpose(2, 1, 0))
 
 
-def _pixel_bytes(pixel_id: int) -> int:
-    """Bytes of one component of a SimpleITK pixel type (a 1-voxel probe image)."""
+def _pixel_dtype(pixel_id: int) -> np.dtype:
+    """The numpy dtype SimpleITK gives a pixel type's arrays (a 1-voxel probe image)."""
     probe = _SITK.Image([1, 1, 1], pixel_id)
-    return int(_SITK.GetArrayViewFromImage(probe).itemsize)
+    dtype: np.dtype = _SITK.GetArrayViewFromImage(probe).dtype
+    return dtype
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path) -> Any:
     """Refuse from the header alone what must not be read: wrong shape, too big.
 
     A header can declare any size (a .nii.gz of a few megabytes can expand to
@@ -130,7 +132,7 @@ def _check_header(path: Path) -> None:
             f"{reader.GetNumberOfComponents()} (a vector or RGB image)"
         )
     size = tuple(int(v) for v in reader.GetSize())
-    declared = math.prod(size) * _pixel_bytes(reader.GetPixelID())
+    declared = math.prod(size) * _pixel_dtype(reader.GetPixelID()).itemsize
     if declared > MAX_IMAGE_BYTES:
         raise CaseInputError(
             f"{path.name}: the header declares a {size[0]}×{size[1]}×{size[2]} volume "
@@ -139,6 +141,7 @@ def _check_header(path: Path) -> None:
             "input image's grid"
         )
     _check_complete(path, data_bytes=declared)
+    return reader
 
 
 def _check_complete(path: Path, *, data_bytes: int) -> None:
@@ -181,14 +184,18 @@ def _check_complete(path: Path, *, data_bytes: int) -> None:
         )
 
 
-def _read_image(path: Path) -> Any:
+def _check_file(path: Path) -> Any:
+    """The file's header, read by SimpleITK, once the file is fit to be read."""
     if not path.is_file():
         raise CaseInputError(f"{path.name}: file not found")
     if not path.name.endswith(EXTENSIONS):
         raise CaseInputError(f"{path.name}: unsupported file type (use {', '.join(EXTENSIONS)})")
     if path.stat().st_size == 0:
         raise CaseInputError(f"{path.name}: the file is empty")
-    _check_header(path)
+    return _check_header(path)
+
+
+def _read_image(path: Path) -> Any:
     try:
         image: Any = SimpleITK.ReadImage(str(path))
     except RuntimeError as exc:
@@ -288,8 +295,10 @@ def read_lesions(path: str | os.PathLike[str], *, mode: Mode = "paper") -> Lesio
     return found
 
 
-def _scan(image: Any, *, path: Path, mode: Mode) -> LesionMask:
-    array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
+def _scan(
+    array: npt.NDArray[np.generic], geometry: Geometry, *, path: Path, mode: Mode
+) -> LesionMask:
+    """The lesion pieces of a (z, y, x) array: copies, never views of ``array``."""
     scan = find_pieces(
         array,
         lesion=lambda slab, out: _slab_lesion(slab, mode=mode, name=path.name, out=out),
@@ -297,16 +306,15 @@ def _scan(image: Any, *, path: Path, mode: Mode) -> LesionMask:
     )
     return LesionMask(
         path=str(path),
-        geometry=_geometry(image),
+        geometry=geometry,
         pieces=scan.pieces,
         count=scan.count,
         other=scan.other,
     )
 
 
-def _same_in_both_modes(image: Any) -> bool:
+def _same_in_both_modes(dtype: np.dtype) -> bool:
     """Whether ``paper`` and ``reference`` mode read the same lesions: one-byte integers."""
-    dtype = SimpleITK.GetArrayViewFromImage(image).dtype
     return bool(dtype.kind in "iu" and dtype.itemsize == 1)
 
 
@@ -328,17 +336,31 @@ def read_lesion_modes(
         If the file is missing, unreadable or not a 3-D scalar image (in any mode).
     """
     file = Path(path)
+    header = _check_file(file)
+    size = (int(header.GetSize()[0]), int(header.GetSize()[1]), int(header.GetSize()[2]))
+    dtype = _pixel_dtype(header.GetPixelID())
+    with read_voxels(file, size_xyz=size, dtype=dtype) as voxels:
+        if voxels is not None:  # streamed into a reused buffer (scoring.nifti)
+            return _scan_modes(voxels, _geometry(header), path=file, modes=modes)
     image: Any = _read_image(file)
     if "complex" in image.GetPixelIDTypeAsString():
         raise CaseInputError(f"{file.name}: complex-valued image")
+    array = SimpleITK.GetArrayViewFromImage(image)  # (z, y, x), no copy
+    found = _scan_modes(array, _geometry(image), path=file, modes=modes)
+    del array, image  # the pieces are all that is kept
+    return found
+
+
+def _scan_modes(
+    array: npt.NDArray[np.generic], geometry: Geometry, *, path: Path, modes: Sequence[Mode]
+) -> dict[Mode, LesionMask | CaseInputError]:
     found: dict[Mode, LesionMask | CaseInputError] = {}
     for mode in dict.fromkeys(modes):
-        if found and _same_in_both_modes(image):
+        if found and _same_in_both_modes(array.dtype):
             found[mode] = next(iter(found.values()))
             continue
         try:
-            found[mode] = _scan(image, path=file, mode=mode)
+            found[mode] = _scan(array, geometry, path=path, mode=mode)
         except CaseInputError as exc:
             found[mode] = exc
-    del image  # the pieces are all that is kept
     return found

@@ -26,7 +26,6 @@ from backend.challenges.contract import RunContract
 from backend.storage import Storage, StorageError
 from scoring.formats import EXTENSIONS, split_case_name
 from scoring.labelcase import LabelCase, LabelError
-from scoring.memory import keep_freed_memory
 from scoring.metrics import score_prediction
 from scoring.results import CaseResult, Mode
 from worker.cases import CaseInput, LabelSource
@@ -214,7 +213,6 @@ def score_label_sets(
     InfrastructureError
         A label file is missing or unreadable (the organisers' to fix).
     """
-    keep_freed_memory()  # a worker reads volume after volume: no page faults for each
     cache = label_cache or LabelCache(None)
     available = {}
     for label in sources:  # every label present before any is scored

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-import scoring.io
 from scoring.cli import main
 from tests.scoring.generators import write_image
 
@@ -36,15 +35,12 @@ def _cases(folder):
     return json.loads((folder / "scores.json").read_text())["cases"]
 
 
-def test_several_label_folders_equal_separate_runs_from_one_read(two_label_sets, monkeypatch):
+def test_several_label_folders_equal_separate_runs_from_one_read(two_label_sets, count_reads):
     root, preds, visible, combined = two_label_sets
     for name, folder in (("visible", visible), ("combined", combined)):
         assert main([str(preds), str(folder), "--out", str(root / f"alone-{name}"), "--quiet"]) == 0
-    reads: list[str] = []
-    real = scoring.io.SimpleITK.ReadImage
-    monkeypatch.setattr(
-        scoring.io.SimpleITK, "ReadImage", lambda p, *a: reads.append(str(p)) or real(p, *a)
-    )
+    reads = count_reads
+    reads.clear()
     out = root / "together"
     args = ["--labels", f"visible={visible}", "--labels", f"combined={combined}"]
     assert main([str(preds), *args, "--out", str(out), "--quiet"]) == 0

@@ -40,20 +40,6 @@ def assert_same(together, alone, context: str) -> None:
         _same(got.to_dict(), expected.to_dict(), f"{context} label {i}")
 
 
-@pytest.fixture
-def count_reads(monkeypatch):
-    """How many times image voxels are read (SimpleITK.ReadImage calls)."""
-    calls: list[str] = []
-    real = scoring.io.SimpleITK.ReadImage
-
-    def counting(path, *args, **kwargs):
-        calls.append(str(path))
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(scoring.io.SimpleITK, "ReadImage", counting)
-    return calls
-
-
 def _another_version(label: LabelCase) -> LabelCase:
     """The label without its first lesion neighbourhood: a new version, built in memory."""
     kept = [Piece(r.start, r.labels != 0) for r in label.components.regions[1:]]
