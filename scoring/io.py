@@ -34,7 +34,7 @@ from scoring.errors import CaseInputError
 from scoring.formats import EXTENSIONS
 from scoring.geometry import Geometry
 from scoring.neighbourhoods import Piece, find_pieces
-from scoring.nifti import read_voxels
+from scoring.nifti import read_voxels, stored_voxel_bytes
 from scoring.results import Mode
 
 #: Largest voxel data (bytes, as declared by the header) a file may hold: a full
@@ -133,6 +133,8 @@ def _check_header(path: Path) -> Any:
         )
     size = tuple(int(v) for v in reader.GetSize())
     declared = math.prod(size) * _pixel_dtype(reader.GetPixelID()).itemsize
+    # What the file holds: a scaled NIfTI stores integers that SimpleITK reads as floats.
+    stored = stored_voxel_bytes(path) or declared
     if declared > MAX_IMAGE_BYTES:
         raise CaseInputError(
             f"{path.name}: the header declares a {size[0]}×{size[1]}×{size[2]} volume "
@@ -140,7 +142,7 @@ def _check_header(path: Path) -> Any:
             f"{MAX_IMAGE_BYTES / 2**30:.0f} GiB we read; write the segmentation on the "
             "input image's grid"
         )
-    _check_complete(path, data_bytes=declared)
+    _check_complete(path, data_bytes=stored)
     return reader
 
 

@@ -98,8 +98,6 @@ def test_what_it_does_not_read_is_left_to_simpleitk(tmp_path) -> None:
     nibabel.save(scaled, files["scaled"])
     for name, path in files.items():
         assert _streamed(path) is None, name
-        if name == "scaled":
-            continue  # SimpleITK reports it as floats: scoring.io refuses it as truncated
         found = read_lesions(path)  # still read, by SimpleITK
         expected = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(str(path)))
         assert found.count == int((expected == 1).sum()), name
@@ -146,3 +144,41 @@ def test_the_buffer_is_reused_and_nothing_read_keeps_a_view_of_it(tmp_path) -> N
     for piece in first.pieces:
         assert not np.shares_memory(piece.mask, held)
     scoring.nifti.release_buffers()
+
+
+def test_a_nibabel_file_streams_and_a_non_finite_slope_means_unscaled(tmp_path) -> None:
+    array = _volume(np.uint8, (9, 8, 7))
+    path = tmp_path / "nib.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(array, np.eye(4)), path)
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    struct.pack_into("<2f", raw, 112, float("nan"), float("nan"))  # scl_slope, scl_inter
+    nan_path = tmp_path / "nan-slope.nii.gz"
+    nan_path.write_bytes(gzip.compress(bytes(raw)))
+    for file in (path, nan_path):
+        expected, _, _ = _sitk(file)
+        assert expected.dtype == np.uint8  # SimpleITK does not scale it either
+        got = _streamed(file)
+        assert got is not None
+        assert np.array_equal(got, expected)
+        assert np.array_equal(got, array.transpose(2, 1, 0))
+
+
+def _count_many(path: str) -> list[int]:
+    return [read_lesions(Path(path)).count for _ in range(20)]
+
+
+def test_forked_scoring_processes_do_not_share_the_parents_buffer(tmp_path) -> None:
+    """``podium-score --jobs`` forks after the parent has read (its buffer is in the pool)."""
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    files = []
+    for i in range(2):
+        array = np.zeros((40, 40, 40), dtype=np.uint8)
+        array[: 5 + 10 * i, :10, :10] = 1
+        files.append(str(write_image(tmp_path / f"{i}.nii.gz", array)))
+    read_lesions(Path(files[0]))  # the parent's buffer, kept
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=fork) as pool:
+        counts = list(pool.map(_count_many, files))
+    assert counts == [[500] * 20, [1500] * 20]
