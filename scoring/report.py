@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,16 @@ def per_case_row(result: CaseResult, *, centre: str = "") -> dict[str, Any]:
     return row
 
 
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """One CSV output: a header of ``columns``, then ``rows`` (both report writers use it)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    return path
+
+
 def write_outputs(
     out: str | os.PathLike[str],
     *,
@@ -103,24 +113,25 @@ def write_outputs(
     """
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
-    per_case = directory / "per_case_metrics.csv"
-    with per_case.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(PER_CASE_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for result in results:
-            writer.writerow(per_case_row(result, centre=centres.get(result.case_id, "")))
-    metrics = directory / "metrics.csv"
-    with metrics.open("w", newline="") as handle:
-        writer_ = csv.writer(handle, lineterminator="\n")
-        writer_.writerow(["Metric", "Value"])
-        for name, value in overall.as_dict().items():
-            writer_.writerow([name, value])
-    by_centre_path = directory / "metrics_by_centre.csv"
-    with by_centre_path.open("w", newline="") as handle:
-        writer_ = csv.writer(handle, lineterminator="\n")
-        writer_.writerow(["centre", "n_cases", "n_entries", *DATASET_METRICS])
-        for name, values in [*by_centre.items(), ("all", overall)]:
-            writer_.writerow([name, values.n_cases, values.n_entries, *values.as_dict().values()])
+    per_case = write_csv(
+        directory / "per_case_metrics.csv",
+        PER_CASE_COLUMNS,
+        (per_case_row(r, centre=centres.get(r.case_id, "")) for r in results),
+    )
+    metrics = write_csv(
+        directory / "metrics.csv",
+        ("Metric", "Value"),
+        ({"Metric": name, "Value": value} for name, value in overall.as_dict().items()),
+    )
+    columns = ("centre", "n_cases", "n_entries", *DATASET_METRICS)
+    by_centre_path = write_csv(
+        directory / "metrics_by_centre.csv",
+        columns,
+        (
+            dict(zip(columns, [name, v.n_cases, v.n_entries, *v.as_dict().values()], strict=True))
+            for name, v in [*by_centre.items(), ("all", overall)]
+        ),
+    )
     scores = directory / "scores.json"
     document = {
         "mode": mode,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from scoring.interactive.aggregate import (
     case_value,
 )
 from scoring.interactive.results import BINARY_METRICS, InteractiveCaseResult
+from scoring.report import write_csv
 from scoring.results import Mode
 
 #: The evaluator's per-case columns, then ours.
@@ -99,15 +99,6 @@ def _per_click_rows(result: InteractiveCaseResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-    return path
-
-
 def write_outputs(
     out: str | os.PathLike[str],
     *,
@@ -130,27 +121,27 @@ def write_outputs(
     directory.mkdir(parents=True, exist_ok=True)
     every = [("all", overall), *by_centre.items()]
     written = [
-        _write_csv(
+        write_csv(
             directory / "per_case_metrics.csv",
             PER_CASE_COLUMNS,
             [per_case_row(r, centre=centres.get(r.case_id, "")) for r in results],
         ),
-        _write_csv(
+        write_csv(
             directory / "per_click_metrics.csv",
             PER_CLICK_COLUMNS,
             [row for r in results for row in _per_click_rows(r)],
         ),
-        _write_csv(
+        write_csv(
             directory / "metrics.csv",
             ("Metric", "Value"),
             [{"Metric": k, "Value": v} for k, v in overall.as_dict().items()],
         ),
-        _write_csv(
+        write_csv(
             directory / "metrics_by_centre.csv",
             ("centre", "n_cases", *(LABELS[m] for m in INTERACTIVE_METRICS)),
             [{"centre": c, "n_cases": d.n_cases, **d.as_dict()} for c, d in every[1:] + every[:1]],
         ),
-        _write_csv(
+        write_csv(
             directory / "curves.csv",
             ("centre", "clicks", *BINARY_METRICS),
             [
