@@ -21,6 +21,7 @@ warm p99 < 50 ms, cold < 1 s, bootstrap < 1 s.
 
     .venv/bin/python -m benchmarks.leaderboard [--cold 20] [--warm 300]   # from the repository root
     .venv/bin/python -m benchmarks.leaderboard --database-url postgresql+psycopg://...
+    .venv/bin/python -m benchmarks.leaderboard --lesions 20   # results as heavy as real ones
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
@@ -45,6 +48,7 @@ from backend.leaderboard.ranked import _results_by_entry
 from backend.leaderboard.repository import challenge_teams
 from backend.leaderboard.rules import rules_of
 from backend.main import create_app
+from backend.submissions.models import CaseScore, board_summary
 from scoring.ranking import analyse
 from tests.backend.leaderboard_seed import ReferenceSpec, TeamSpec, seed_phase
 from tests.backend.live import serve
@@ -77,6 +81,24 @@ def timed_get(client: httpx.Client, url: str) -> float:
     return elapsed
 
 
+def _add_lesions(session: Session, n: int) -> None:
+    """Give every stored result ``n`` per-lesion entries, as the scorer writes them."""
+    entry = {
+        "pred_id": 1, "ref_id": 1, "pred_voxels": 1234, "ref_voxels": 1300,
+        "iou": 0.81234567890123, "dice": 0.8965432101234567, "jaccard": 0.81234567890123,
+        "voe": 0.18765432109877, "rvd": -0.0507692307692308, "assd": 0.4123456789012345,
+        "rmsd": 0.7123456789012345, "msd": 3.1234567890123456,
+    }  # fmt: skip
+    rows = session.execute(select(CaseScore.id, CaseScore.result)).all()
+    for row_id, result in rows:
+        lesions = [{**entry, "pred_id": i + 1, "ref_id": i + 1} for i in range(n)]
+        session.execute(
+            update(CaseScore)
+            .where(CaseScore.id == row_id)
+            .values(result={**result, "lesions": lesions}, summary=board_summary(result))
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
@@ -85,6 +107,12 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=20, help="cold requests")
     parser.add_argument("--warm", type=int, default=300, help="warm requests")
     parser.add_argument("--bootstrap-teams", type=int, default=10)
+    parser.add_argument(
+        "--lesions",
+        type=int,
+        default=0,
+        help="per-lesion entries added to every stored result (a real TriALS case has tens)",
+    )
     parser.add_argument(
         "--plain",
         action="store_true",
@@ -118,6 +146,9 @@ def main() -> None:
                 references=() if args.plain else REFERENCES,
             )
             session.commit()
+            if args.lesions:
+                _add_lesions(session, args.lesions)
+                session.commit()
         phase_id = seeded.phase.id
         stored = args.teams * args.submissions * sum(CENTRES.values()) * len(PARADIGMS)
         print(

@@ -194,11 +194,15 @@ def entry_counts(session: Session, *, phase_id: int) -> dict[int, int]:
 def case_results(
     session: Session, *, evaluation_ids: Sequence[int]
 ) -> list[tuple[int, int, str, dict[str, Any]]]:
-    """``(evaluation_id, case_id, paradigm, result)`` of the given evaluations."""
+    """``(evaluation_id, case_id, paradigm, result)`` of the given evaluations.
+
+    ``result`` is the stored summary (``CaseScore.summary``): the result without its
+    per-lesion list, which boards never read and which is most of a real result.
+    """
     if not evaluation_ids:
         return []
     stmt = select(
-        CaseScore.evaluation_id, CaseScore.case_id, CaseScore.paradigm, CaseScore.result
+        CaseScore.evaluation_id, CaseScore.case_id, CaseScore.paradigm, CaseScore.summary
     ).where(CaseScore.evaluation_id.in_(list(evaluation_ids)))
     return [(e, c, p, r) for e, c, p, r in session.execute(stmt)]
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.db import Base, JSONType, UTCDateTime, utcnow
 from backend.enums import ScoringMode, SubmissionStatus, str_enum
@@ -127,6 +127,18 @@ class Evaluation(Base):
     submission: Mapped[Submission] = relationship(back_populates="evaluations", lazy="raise")
 
 
+def board_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """A stored case result as boards read it: everything but the per-lesion list."""
+    return {key: value for key, value in result.items() if key != "lesions"}
+
+
+def _summary_default(context: Any) -> dict[str, Any] | None:
+    """``summary`` from the ``result`` a Core INSERT writes."""
+    params = context.get_current_parameters()
+    result = params.get("result")
+    return None if result is None else board_summary(result)
+
+
 class CaseScore(Base):
     """``scoring.results.CaseResult.to_dict()`` for one case and paradigm of an evaluation."""
 
@@ -143,3 +155,14 @@ class CaseScore(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     dice: Mapped[float] = mapped_column(Float)
     result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: ``result`` without its per-lesion ``lesions`` list: what leaderboards read (sums,
+    #: counts, size records); the list is most of a real result. Derived from ``result``
+    #: (:func:`board_summary`) on insert, on assignment through the ORM, and by
+    #: :func:`backend.submissions.repository.upsert_case_score`, the one writer that
+    #: replaces a result.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=_summary_default)
+
+    @validates("result")
+    def _derive_summary(self, _key: str, result: dict[str, Any]) -> dict[str, Any]:
+        self.summary = board_summary(result)
+        return result

@@ -20,7 +20,13 @@ from backend.challenges.models import Phase
 from backend.db import utcnow
 from backend.enums import PhaseKind, ScoringMode, SubmissionStatus
 from backend.submissions.lifecycle import FINISHED, IN_PROGRESS, LIFECYCLE, REFUNDING, check_move
-from backend.submissions.models import CaseScore, Evaluation, QuotaLedgerEntry, Submission
+from backend.submissions.models import (
+    CaseScore,
+    Evaluation,
+    QuotaLedgerEntry,
+    Submission,
+    board_summary,
+)
 
 
 def get_submission(session: Session, submission_id: int) -> Submission | None:
@@ -329,13 +335,19 @@ def upsert_case_score(
         "status": str(result.get("status", "ok")),
         "dice": float(result.get("dice", 0.0)),
         "result": result,
+        "summary": board_summary(result),
     }
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(CaseScore).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["evaluation_id", "case_id", "paradigm"],
-        set_={"status": values["status"], "dice": values["dice"], "result": result},
+        set_={
+            "status": values["status"],
+            "dice": values["dice"],
+            "result": result,
+            "summary": values["summary"],
+        },
     )
     session.execute(stmt)
 

@@ -10,6 +10,9 @@ path itself has its own tests.
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from backend.audit.models import AuditEvent
 from worker.context import WorkerContext
 from worker.evaluation import evaluate
 from worker.transitions import Outcome
@@ -23,3 +26,17 @@ def redelivered(submission_id: int, context: WorkerContext, *, deliveries: int =
             break
         outcome = evaluate(submission_id, context=context)
     return outcome
+
+
+def retries(context: WorkerContext, submission_id: int) -> int:
+    """How many attempts of a submission ended in a fault retried as ours (audited each)."""
+    with context.session_factory() as session:
+        found = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "submission.retry",
+                AuditEvent.target_id == str(submission_id),
+            )
+        )
+    return int(found or 0)
