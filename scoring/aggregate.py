@@ -167,7 +167,8 @@ def dataset_metrics(results: Sequence[CaseResult], *, mode: Mode) -> DatasetMetr
 
     if mode == "paper":
         entries = sum(r.lesion_count + r.penalty_count for r in cases)
-        sums = {m: sum(r.lesion_sum_with_penalties(m) for r in cases) for m in LESION_METRICS}
+        penalised = [r.lesion_sums_with_penalties() for r in cases]
+        sums = {m: sum(s[m] for s in penalised) for m in LESION_METRICS}
     else:
         entries = sum(r.lesion_count for r in cases)
         sums = {m: sum(r.lesion_sums[m] for r in cases) for m in LESION_METRICS}

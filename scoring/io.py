@@ -339,9 +339,9 @@ def read_lesion_modes(
     """
     file = Path(path)
     header = _check_file(file)
-    size = (int(header.GetSize()[0]), int(header.GetSize()[1]), int(header.GetSize()[2]))
+    sx, sy, sz = (int(v) for v in header.GetSize())
     dtype = _pixel_dtype(header.GetPixelID())
-    with read_voxels(file, size_xyz=size, dtype=dtype) as voxels:
+    with read_voxels(file, size_xyz=(sx, sy, sz), dtype=dtype) as voxels:
         if voxels is not None:  # streamed into a reused buffer (scoring.nifti)
             return _scan_modes(voxels, _geometry(header), path=file, modes=modes)
     image: Any = _read_image(file)

@@ -101,9 +101,14 @@ class CaseResult:
         """Penalty entries ``paper`` mode pools in: one per FN and per FP at IoU > 0.5."""
         return self.fn_50 + self.fp_50
 
-    def lesion_sum_with_penalties(self, metric: str) -> float:
-        """``lesion_sums[metric]`` plus the penalty entries' contribution."""
-        return self.lesion_sums[metric] + PENALTY[metric] * self.penalty_count
+    def lesion_sums_with_penalties(self) -> dict[str, float]:
+        """Each ``lesion_sums[metric]`` plus the penalty entries' contribution (``paper``).
+
+        One call per case for every metric: the aggregation and the leaderboard's case
+        rows (tens of thousands per board) both read them from here.
+        """
+        penalties = self.penalty_count
+        return {m: self.lesion_sums[m] + PENALTY[m] * penalties for m in LESION_METRICS}
 
     @property
     def counted(self) -> bool:

@@ -123,15 +123,9 @@ def _lesion_row(r: CaseResult, *, mode: Mode) -> tuple[float, ...] | None:
         raise ValueError(f"case {r.case_id!r} was scored in {r.mode!r} mode, not {mode!r}")
     if not r.counted:
         return None
-    sums = r.lesion_sums
-    # ``CaseResult.lesion_sum_with_penalties`` inlined (the same sum, bit for bit): a
-    # leaderboard builds tens of thousands of these rows.
-    if mode == "paper":
-        penalties = r.penalty_count
-        lesion = [sums[m] + PENALTY[m] * penalties for m in LESION_METRICS]
-    else:
-        penalties = 0
-        lesion = [sums[m] for m in LESION_METRICS]
+    penalised = mode == "paper"
+    sums = r.lesion_sums_with_penalties() if penalised else r.lesion_sums
+    penalties = r.penalty_count if penalised else 0
     return (
         1.0,
         r.intersection,
@@ -143,7 +137,7 @@ def _lesion_row(r: CaseResult, *, mode: Mode) -> tuple[float, ...] | None:
         r.tp_0,
         r.fp_0,
         r.fn_0,
-        *lesion,
+        *(sums[m] for m in LESION_METRICS),
         r.lesion_count + penalties,
     )
 
